@@ -1,0 +1,1 @@
+"""CDK infrastructure for Webhook Pipeline: settings, constructs and stacks."""

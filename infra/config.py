@@ -1,0 +1,164 @@
+"""Per-environment settings: read from `cdk.json` context and validated by one pydantic model.
+
+Constructs receive these typed settings and never read CDK context themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+ENVIRONMENTS_CONTEXT_KEY = "webhook-pipeline:environments"
+ENV_CONTEXT_KEY = "env"
+DEFAULT_ENV = "dev"
+SERVICE_NAME = "webhook-pipeline"
+
+# CloudWatch Logs accepts only these retention periods (days).
+_LOG_RETENTION_DAYS = frozenset(
+    {
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    }
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(Exception):
+    """The selected environment is unknown or its settings are invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FunctionSettings(_Strict):
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    reserved_concurrency: int | None = Field(default=None, ge=1)
+
+
+class QueueConsumerSettings(_Strict):
+    batch_size: int = Field(ge=1, le=10)
+    batching_window_seconds: int = Field(ge=0, le=300)
+    max_receive_count: int = Field(ge=1, le=1000)
+    max_concurrency: int | None = Field(default=None, ge=2, le=1000)
+
+
+class ApiSettings(_Strict):
+    throttling_rate_limit: float = Field(gt=0)
+    throttling_burst_limit: int = Field(ge=1)
+    max_request_body_bytes: int = Field(ge=1024, le=10 * 1024 * 1024)
+
+
+class HttpClientSettings(_Strict):
+    connect_timeout_seconds: float = Field(gt=0, le=30)
+    read_timeout_seconds: float = Field(gt=0, le=120)
+    max_retries: int = Field(ge=0, le=10)
+    backoff_factor_seconds: float = Field(ge=0, le=10)
+    max_retry_after_seconds: float = Field(ge=0, le=60)
+    pool_size: int = Field(ge=1, le=100)
+
+
+class Functions(_Strict):
+    ingest: FunctionSettings
+    download_worker: FunctionSettings
+    processing_worker: FunctionSettings
+    events_api: FunctionSettings
+
+
+class Queues(_Strict):
+    download: QueueConsumerSettings
+    processing: QueueConsumerSettings
+
+
+class SecretNames(_Strict):
+    webhook_signing: str = Field(min_length=1, max_length=512)
+    marketplace_api_token: str = Field(min_length=1, max_length=512)
+
+
+class EnvironmentSettings(_Strict):
+    """Everything that differs between dev, staging and prod."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    account: str | None = Field(default=None, pattern=r"^\d{12}$")
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"]
+    log_retention_days: int
+    removal_policy: Literal["destroy", "retain"]
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    event_ttl_days: int = Field(ge=1, le=3650)
+    functions: Functions
+    queues: Queues
+    api: ApiSettings
+    http: HttpClientSettings
+    alarm_email: str | None = None
+    marketplace_api_base_url: HttpUrl
+    internal_api_base_url: HttpUrl
+    secret_names: SecretNames
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_a_cloudwatch_value(cls, value: int) -> int:
+        if value not in _LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(v) for v in sorted(_LOG_RETENTION_DAYS))
+            raise ValueError(f"must be one of {allowed}")
+        return value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("must be an email address")
+        return value
+
+    @property
+    def stack_name(self) -> str:
+        return f"WebhookPipeline-{self.name}"
+
+    @property
+    def retain_data(self) -> bool:
+        return self.removal_policy == "retain"
+
+    @property
+    def metrics_namespace(self) -> str:
+        return f"WebhookPipeline/{self.name}"
+
+
+def load_settings(environments: Any, env_name: str | None) -> EnvironmentSettings:
+    """Select and validate one environment from the `webhook-pipeline:environments` context."""
+    if not isinstance(environments, dict) or not environments:
+        raise ConfigError(f"cdk.json context '{ENVIRONMENTS_CONTEXT_KEY}' is missing or empty")
+    name = env_name or DEFAULT_ENV
+    if name not in environments:
+        valid = ", ".join(sorted(environments))
+        raise ConfigError(f"unknown environment '{name}': valid names are {valid}")
+    try:
+        return EnvironmentSettings.model_validate({**environments[name], "name": name})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings for environment '{name}': {problems}") from exc

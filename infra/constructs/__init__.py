@@ -1,0 +1,1 @@
+"""One construct per concern; each is secure by default without being asked."""

@@ -1,0 +1,92 @@
+"""Durable state: the events table, the idempotency table and the raw payload bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import EnvironmentSettings
+from infra.constructs.nag import acknowledge
+
+NONCURRENT_VERSION_DAYS = 30
+ACCESS_LOG_DAYS = 90
+
+
+class DataStores(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
+        super().__init__(scope, construct_id)
+        self._env = env
+        removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
+        self.events_table = self._table("EventsTable", "event_id", "expires_at", removal)
+        # Powertools Idempotency's own schema: partition key `id`, TTL attribute `expiration`.
+        self.idempotency_table = self._table("IdempotencyTable", "id", "expiration", removal)
+        self.access_logs_bucket = self._access_logs_bucket(removal)
+        self.payload_bucket = s3.Bucket(
+            self,
+            "PayloadBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="payload-bucket/",
+            removal_policy=removal,
+            auto_delete_objects=not env.retain_data,
+        )
+
+    def _table(
+        self, construct_id: str, partition_key: str, ttl_attribute: str, removal: RemovalPolicy
+    ) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(
+                name=partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=ttl_attribute,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=self._env.point_in_time_recovery
+            ),
+            deletion_protection=self._env.deletion_protection,
+            removal_policy=removal,
+        )
+        if not self._env.point_in_time_recovery:
+            acknowledge(
+                table,
+                "AwsSolutions-DDB3",
+                f"{self._env.name} holds disposable test data; PITR is on in staging and prod",
+            )
+        return table
+
+    def _access_logs_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_DAYS))
+            ],
+            removal_policy=removal,
+            auto_delete_objects=not self._env.retain_data,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "This bucket is the server access log destination; logging it into itself loops",
+        )
+        return bucket

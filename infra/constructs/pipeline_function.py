@@ -1,0 +1,95 @@
+"""A Lambda function with the platform's defaults set once.
+
+Python 3.13 on arm64, active X-Ray tracing, JSON logs at the env's level into an explicit log
+group with the env's retention, its own role with no managed policies (grants are added by the
+stack, resource by resource), and the shared dependencies layer.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from constructs import Construct
+
+from infra.config import EnvironmentSettings, FunctionSettings, QueueConsumerSettings
+from infra.constructs.lambda_runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
+from infra.constructs.log_groups import log_group
+from infra.constructs.nag import acknowledge
+from infra.constructs.queue_with_dlq import QueueWithDlq
+
+_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARN": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+
+
+class PipelineFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        function: FunctionSettings,
+        env: EnvironmentSettings,
+        runtime: LambdaRuntime,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = log_group(self, "Logs", env)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{construct_id} ({env.name}): least privilege, granted per resource",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=runtime.code,
+            layers=[runtime.dependencies],
+            memory_size=function.memory_mb,
+            timeout=Duration.seconds(function.timeout_seconds),
+            reserved_concurrent_executions=function.reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=_LOG_LEVELS[env.log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.INFO,
+            log_group=self.log_group,
+            role=self.role,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": construct_id,
+                "POWERTOOLS_METRICS_NAMESPACE": env.metrics_namespace,
+                **environment,
+            },
+        )
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which take no "
+            "resource ARN; every other grant on this role names its resource",
+        )
+        self.timeout = Duration.seconds(function.timeout_seconds)
+
+    def consume(self, source: QueueWithDlq, consumer: QueueConsumerSettings) -> None:
+        """Poll `source` with partial batch responses; let the function dead-letter by hand."""
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                source.queue,
+                batch_size=consumer.batch_size,
+                max_batching_window=Duration.seconds(consumer.batching_window_seconds),
+                max_concurrency=consumer.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        source.dlq.grant_send_messages(self.role)

@@ -1,0 +1,108 @@
+"""The REST API: a stage named after the env, JSON access logs, execution logs, X-Ray, throttling."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.config import EnvironmentSettings
+from infra.constructs.log_groups import log_group
+from infra.constructs.nag import acknowledge
+
+_ACCESS_LOG_FORMAT = {
+    "requestId": apigw.AccessLogField.context_request_id(),
+    "ip": apigw.AccessLogField.context_identity_source_ip(),
+    "caller": apigw.AccessLogField.context_identity_caller(),
+    "user": apigw.AccessLogField.context_identity_user(),
+    "requestTime": apigw.AccessLogField.context_request_time(),
+    "httpMethod": apigw.AccessLogField.context_http_method(),
+    "resourcePath": apigw.AccessLogField.context_resource_path(),
+    "path": apigw.AccessLogField.context_path(),
+    "status": apigw.AccessLogField.context_status(),
+    "protocol": apigw.AccessLogField.context_protocol(),
+    "responseLength": apigw.AccessLogField.context_response_length(),
+    "responseLatency": apigw.AccessLogField.context_response_latency(),
+    "integrationLatency": apigw.AccessLogField.context_integration_latency(),
+    "integrationStatus": apigw.AccessLogField.context_integration_status(),
+    "errorMessage": apigw.AccessLogField.context_error_message(),
+    "xrayTraceId": apigw.AccessLogField.context_xray_trace_id(),
+}
+
+
+class RestApi(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = log_group(self, "AccessLogs", env)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"webhook-pipeline-{env.name}",
+            description=f"Webhook Pipeline ({env.name}): webhook ingestion and operator endpoints",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=env.name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                # Request/response bodies would put webhook payloads in the execution logs.
+                data_trace_enabled=False,
+                throttling_rate_limit=env.api.throttling_rate_limit,
+                throttling_burst_limit=env.api.throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
+            ),
+        )
+        self.validator = self.api.add_request_validator(
+            "Validator", validate_request_parameters=True, validate_request_body=True
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            (
+                "API Gateway's account-level CloudWatch role needs the AWS-managed "
+                "AmazonAPIGatewayPushToCloudWatchLogs policy; it grants log writes only"
+            ),
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG3",
+            "WAF is not part of this issue's scope; throttling and signature checks apply",
+        )
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        function: lambda_.IFunction,
+        *,
+        iam_auth: bool,
+        request_parameters: dict[str, bool] | None = None,
+        public_reason: str = "",
+    ) -> apigw.Method:
+        """Add `method path` → `function` (proxy integration)."""
+        resource = self.api.root.resource_for_path(path)
+        added = resource.add_method(
+            method,
+            apigw.LambdaIntegration(function, proxy=True),
+            authorization_type=apigw.AuthorizationType.IAM
+            if iam_auth
+            else apigw.AuthorizationType.NONE,
+            request_parameters=request_parameters,
+            request_validator=self.validator,
+        )
+        acknowledge(
+            added,
+            "AwsSolutions-COG4",
+            "Callers are AWS principals (operators, services) signing with SigV4; no user pool"
+            if iam_auth
+            else public_reason,
+        )
+        if not iam_auth:
+            acknowledge(added, "AwsSolutions-APIG4", public_reason)
+        return added

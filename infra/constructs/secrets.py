@@ -1,0 +1,50 @@
+"""Secrets Manager secrets the functions read at run time (never through env vars)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.config import EnvironmentSettings
+from infra.constructs.nag import acknowledge
+
+_NO_ROTATION = (
+    "Rotated by hand with an overlap window: the value is shared with a third party (the "
+    "marketplace), which must switch at the same time; the functions accept two active values"
+)
+
+
+class PipelineSecrets(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
+        # Alphanumeric, 48 characters: a valid base64 key, usable as `whsec_<value>` by senders.
+        self.webhook_signing = secretsmanager.Secret(
+            self,
+            "WebhookSigningSecret",
+            secret_name=env.secret_names.webhook_signing,
+            description=(
+                "Standard Webhooks signing secret(s) for the marketplace's order webhooks: one "
+                "or more whitespace-separated keys, newest first, during a rotation"
+            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=48
+            ),
+            removal_policy=removal,
+        )
+        self.marketplace_api_token = secretsmanager.Secret(
+            self,
+            "MarketplaceApiToken",
+            secret_name=env.secret_names.marketplace_api_token,
+            description=(
+                "Bearer token for the marketplace API. Generated as a placeholder: set the real "
+                "token with `aws secretsmanager put-secret-value` before sending traffic"
+            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=48
+            ),
+            removal_policy=removal,
+        )
+        for secret in (self.webhook_signing, self.marketplace_api_token):
+            acknowledge(secret, "AwsSolutions-SMG4", _NO_ROTATION)

@@ -1,0 +1,192 @@
+"""The Webhook Pipeline stack for one environment: composes constructs, tags, outputs."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import SERVICE_NAME, EnvironmentSettings
+from infra.constructs import grants
+from infra.constructs.data_stores import DataStores
+from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.nag import acknowledge
+from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.queue_with_dlq import QueueWithDlq
+from infra.constructs.rest_api import RestApi
+from infra.constructs.secrets import PipelineSecrets
+
+PAYLOAD_PREFIX = "qualia/orders/"
+
+
+class WebhookPipelineStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        env = settings
+        Tags.of(self).add("environment", env.name)
+        Tags.of(self).add("service", SERVICE_NAME)
+
+        runtime = LambdaRuntime(self, "LambdaRuntime")
+        stores = DataStores(self, "DataStores", env=env)
+        secrets = PipelineSecrets(self, "Secrets", env=env)
+        api = RestApi(self, "Api", env=env)
+
+        download_queue = QueueWithDlq(
+            self,
+            "DownloadQueue",
+            consumer_timeout=Duration.seconds(env.functions.download_worker.timeout_seconds),
+            max_receive_count=env.queues.download.max_receive_count,
+            batching_window=Duration.seconds(env.queues.download.batching_window_seconds),
+        )
+        processing_queue = QueueWithDlq(
+            self,
+            "ProcessingQueue",
+            consumer_timeout=Duration.seconds(env.functions.processing_worker.timeout_seconds),
+            max_receive_count=env.queues.processing.max_receive_count,
+            batching_window=Duration.seconds(env.queues.processing.batching_window_seconds),
+        )
+
+        common = {
+            "EVENTS_TABLE_NAME": stores.events_table.table_name,
+            "EVENT_TTL_DAYS": str(env.event_ttl_days),
+        }
+        http_client = env.http.model_dump_json()
+
+        ingest = PipelineFunction(
+            self,
+            "Ingest",
+            handler="ingest.handler.handler",
+            description="POST /webhooks/qualia: verify, validate, de-duplicate, queue",
+            function=env.functions.ingest,
+            env=env,
+            runtime=runtime,
+            environment={
+                **common,
+                "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
+                "DOWNLOAD_QUEUE_URL": download_queue.queue.queue_url,
+                "WEBHOOK_SECRET_NAME": env.secret_names.webhook_signing,
+                "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
+            },
+        )
+        grants.table_actions(stores.events_table, ingest.role, "PutItem", "GetItem", "UpdateItem")
+        grants.table_actions(
+            stores.idempotency_table, ingest.role, "PutItem", "GetItem", "UpdateItem", "DeleteItem"
+        )
+        grants.send_to(download_queue.queue, ingest.role)
+        grants.read_secret(secrets.webhook_signing, ingest.role)
+
+        download = PipelineFunction(
+            self,
+            "DownloadWorker",
+            handler="download_worker.handler.handler",
+            description="Fetches queued orders from the marketplace API into S3",
+            function=env.functions.download_worker,
+            env=env,
+            runtime=runtime,
+            environment={
+                **common,
+                "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
+                "PROCESSING_QUEUE_URL": processing_queue.queue.queue_url,
+                "DLQ_URL": download_queue.dlq.queue_url,
+                "MAX_RECEIVE_COUNT": str(env.queues.download.max_receive_count),
+                "MARKETPLACE_API_BASE_URL": str(env.marketplace_api_base_url),
+                "MARKETPLACE_TOKEN_SECRET_NAME": env.secret_names.marketplace_api_token,
+                "HTTP_CLIENT": http_client,
+            },
+        )
+        download.consume(download_queue, env.queues.download)
+        grants.table_actions(stores.events_table, download.role, "GetItem", "UpdateItem")
+        grants.objects(stores.payload_bucket, download.role, PAYLOAD_PREFIX, "PutObject")
+        grants.send_to(processing_queue.queue, download.role)
+        grants.read_secret(secrets.marketplace_api_token, download.role)
+
+        processing = PipelineFunction(
+            self,
+            "ProcessingWorker",
+            handler="processing_worker.handler.handler",
+            description="Transforms downloaded orders and posts them to the internal API",
+            function=env.functions.processing_worker,
+            env=env,
+            runtime=runtime,
+            environment={
+                **common,
+                "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
+                "DLQ_URL": processing_queue.dlq.queue_url,
+                "MAX_RECEIVE_COUNT": str(env.queues.processing.max_receive_count),
+                "INTERNAL_API_BASE_URL": str(env.internal_api_base_url),
+                "HTTP_CLIENT": http_client,
+            },
+        )
+        processing.consume(processing_queue, env.queues.processing)
+        grants.table_actions(stores.events_table, processing.role, "GetItem", "UpdateItem")
+        grants.objects(
+            stores.payload_bucket, processing.role, PAYLOAD_PREFIX, "GetObject", "GetObjectVersion"
+        )
+
+        events_api = PipelineFunction(
+            self,
+            "EventsApi",
+            handler="events_api.handler.handler",
+            description="GET /events/{event_id} for operators",
+            function=env.functions.events_api,
+            env=env,
+            runtime=runtime,
+            environment=common,
+        )
+        grants.table_actions(stores.events_table, events_api.role, "GetItem")
+
+        api.route(
+            "POST",
+            "/webhooks/qualia",
+            ingest.function,
+            iam_auth=False,
+            public_reason=(
+                "Called by the marketplace, which cannot sign with SigV4; every request is "
+                "authenticated in the function by its Standard Webhooks HMAC signature"
+            ),
+        )
+        api.route(
+            "GET",
+            "/events/{event_id}",
+            events_api.function,
+            iam_auth=True,
+            request_parameters={"method.request.path.event_id": True},
+        )
+
+        self._acknowledge_payload_prefix(stores.payload_bucket)
+        self._outputs(api, stores, secrets, download_queue, processing_queue)
+
+    def _acknowledge_payload_prefix(self, bucket: s3.IBucket) -> None:
+        bucket_id = self.resolve(cast(s3.CfnBucket, bucket.node.default_child).logical_id)
+        acknowledge(
+            self,
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{PAYLOAD_PREFIX}*]",
+            "Workers read/write only the raw order objects, keyed by order and event id "
+            "under this one prefix",
+        )
+
+    def _outputs(
+        self,
+        api: RestApi,
+        stores: DataStores,
+        secrets: PipelineSecrets,
+        download_queue: QueueWithDlq,
+        processing_queue: QueueWithDlq,
+    ) -> None:
+        outputs = {
+            "ApiUrl": api.api.url,
+            "EventsTableName": stores.events_table.table_name,
+            "PayloadBucketName": stores.payload_bucket.bucket_name,
+            "DownloadQueueUrl": download_queue.queue.queue_url,
+            "DownloadDlqUrl": download_queue.dlq.queue_url,
+            "ProcessingQueueUrl": processing_queue.queue.queue_url,
+            "ProcessingDlqUrl": processing_queue.dlq.queue_url,
+            "WebhookSigningSecretName": secrets.webhook_signing.secret_name,
+            "MarketplaceApiTokenSecretName": secrets.marketplace_api_token.secret_name,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

@@ -1,0 +1,1 @@
+"""Download worker: fetches each queued order from the marketplace API into S3."""

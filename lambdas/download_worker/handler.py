@@ -1,0 +1,115 @@
+"""Download stage: marketplace API → S3 (with SHA-256) → processing queue → DOWNLOADED."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from orders.clients import MarketplaceClient
+from orders.messages import DownloadRequested, ProcessingRequested
+from orders.payload_store import PayloadStore, payload_key
+from shared import aws_clients
+from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy, trace_attributes
+from shared.errors import NonRetryableError
+from shared.event_store import EventStatus, EventStore
+from shared.http_client import HttpClient
+from shared.metrics import count
+from shared.observability import logger, tracer
+from shared.secrets import get_secret
+from shared.settings import get_settings
+from shared.worker import WorkerSettings, parse_message, worker_handler
+
+STAGE = "download"
+_ALREADY_DONE = frozenset({EventStatus.DOWNLOADED.value, EventStatus.PROCESSED.value})
+
+
+class DownloadSettings(WorkerSettings):
+    payload_bucket_name: str
+    processing_queue_url: str
+    marketplace_api_base_url: str
+    marketplace_token_secret_name: str
+
+
+@dataclass(frozen=True)
+class _Dependencies:
+    settings: DownloadSettings
+    events: EventStore
+    payloads: PayloadStore
+    marketplace: MarketplaceClient
+    processor: ConcurrentBatchProcessor
+    policy: StageFailurePolicy
+
+
+@lru_cache(maxsize=1)
+def _deps() -> _Dependencies:
+    settings = get_settings(DownloadSettings)
+    events = EventStore(settings.events_table_name, settings.event_ttl_days)
+    http = HttpClient(settings.http_client)
+    return _Dependencies(
+        settings=settings,
+        events=events,
+        payloads=PayloadStore(settings.payload_bucket_name),
+        marketplace=MarketplaceClient(
+            http,
+            settings.marketplace_api_base_url,
+            lambda force: get_secret(settings.marketplace_token_secret_name, force_fetch=force),
+        ),
+        # One thread per pooled connection: more would only wait for a connection.
+        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
+        policy=StageFailurePolicy(
+            stage=STAGE,
+            dlq_url=settings.dlq_url,
+            max_receive_count=settings.max_receive_count,
+            events=events,
+            dead_letter_metric="OrderDeadLettered",
+        ),
+    )
+
+
+@tracer.capture_method
+def download(record: SQSRecord) -> None:
+    deps = _deps()
+    message = parse_message(DownloadRequested, record)
+    event = deps.events.get(message.event_id)
+    if event is None:
+        raise NonRetryableError(f"event {message.event_id} is not in the events table")
+    if event["status"] in _ALREADY_DONE:
+        logger.info("already downloaded; redelivery ignored", extra={"status": event["status"]})
+        return
+
+    raw = deps.marketplace.fetch_order(message.order_id)
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise NonRetryableError("the marketplace answered with a body that is not JSON") from exc
+    if not isinstance(document, dict):
+        raise NonRetryableError("the marketplace answered with JSON that is not an object")
+
+    stored = deps.payloads.put(payload_key(message.order_id, message.event_id), raw)
+    next_message = ProcessingRequested(
+        event_id=message.event_id,
+        order_id=message.order_id,
+        correlation_id=message.correlation_id,
+        s3_key=stored.key,
+        s3_version_id=stored.version_id,
+        sha256=stored.sha256,
+    )
+    aws_clients.sqs().send_message(
+        QueueUrl=deps.settings.processing_queue_url,
+        MessageBody=next_message.model_dump_json(),
+        MessageAttributes=trace_attributes(message.event_id, message.correlation_id),
+    )
+    # The status is written last: if anything above fails, the redelivery does it all again.
+    deps.events.transition(
+        message.event_id,
+        EventStatus.DOWNLOADED,
+        attributes={"s3_key": stored.key, "s3_version_id": stored.version_id, "sha256": stored.sha256},
+    )
+    count("OrderDownloaded")
+    logger.info("order downloaded", extra={"s3_key": stored.key, "bytes": len(raw)})
+
+
+handler = worker_handler(lambda: (_deps().processor, _deps().policy), download)

@@ -1,0 +1,1 @@
+"""Events API function: GET /events/{event_id} for operators."""

@@ -1,0 +1,1 @@
+"""Ingest function: POST /webhooks/qualia."""

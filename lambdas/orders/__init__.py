@@ -1,0 +1,1 @@
+"""The marketplace order pipeline's domain: webhook, marketplace and internal order models."""

@@ -1,0 +1,27 @@
+"""The marketplace's order webhook body, as the sender signs it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class OrderEventType(StrEnum):
+    CREATED = "order.created"
+    UPDATED = "order.updated"
+    READY_FOR_DOWNLOAD = "order.ready_for_download"
+    CANCELLED = "order.cancelled"
+
+
+ORDER_ID_PATTERN = r"^QO-\d{3,}$"  # "QO-" and digits, at least 6 characters in all
+
+
+class OrderWebhook(BaseModel):
+    """Unknown extra fields are kept out of the model: the sender may add fields at any time."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN, max_length=64)
+    event_type: OrderEventType
+    timestamp: AwareDatetime

@@ -1,0 +1,1 @@
+"""Processing worker: transforms each downloaded order and posts it to the internal API."""

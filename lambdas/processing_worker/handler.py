@@ -1,0 +1,95 @@
+"""Processing stage: S3 (checksum verified) → internal order model → internal API → PROCESSED."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from orders.clients import InternalOrdersClient
+from orders.jurisdictions import UnknownJurisdictionError
+from orders.marketplace import MarketplaceOrder
+from orders.messages import ProcessingRequested
+from orders.payload_store import PayloadStore
+from orders.transform import OrderTransformError, to_internal_order
+from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
+from shared.errors import NonRetryableError
+from shared.event_store import EventStatus, EventStore
+from shared.http_client import HttpClient
+from shared.metrics import count
+from shared.observability import logger, tracer
+from shared.settings import get_settings
+from shared.worker import WorkerSettings, parse_message, worker_handler
+
+STAGE = "processing"
+
+
+class ProcessingSettings(WorkerSettings):
+    payload_bucket_name: str
+    internal_api_base_url: str
+
+
+@dataclass(frozen=True)
+class _Dependencies:
+    events: EventStore
+    payloads: PayloadStore
+    internal_api: InternalOrdersClient
+    processor: ConcurrentBatchProcessor
+    policy: StageFailurePolicy
+
+
+@lru_cache(maxsize=1)
+def _deps() -> _Dependencies:
+    settings = get_settings(ProcessingSettings)
+    events = EventStore(settings.events_table_name, settings.event_ttl_days)
+    http = HttpClient(settings.http_client)
+    return _Dependencies(
+        events=events,
+        payloads=PayloadStore(settings.payload_bucket_name),
+        internal_api=InternalOrdersClient(http, settings.internal_api_base_url),
+        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
+        policy=StageFailurePolicy(
+            stage=STAGE,
+            dlq_url=settings.dlq_url,
+            max_receive_count=settings.max_receive_count,
+            events=events,
+            dead_letter_metric="OrderDeadLettered",
+        ),
+    )
+
+
+@tracer.capture_method
+def process(record: SQSRecord) -> None:
+    deps = _deps()
+    message = parse_message(ProcessingRequested, record)
+    event = deps.events.get(message.event_id)
+    if event is None:
+        raise NonRetryableError(f"event {message.event_id} is not in the events table")
+    if event["status"] == EventStatus.PROCESSED.value:
+        logger.info("already processed; redelivery ignored")
+        return
+
+    raw = deps.payloads.get_verified(message.s3_key, message.s3_version_id, message.sha256)
+    try:
+        order = MarketplaceOrder.model_validate_json(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
+        raise NonRetryableError(f"marketplace order is invalid: {', '.join(fields)}") from exc
+    if order.id != message.order_id:
+        raise NonRetryableError(f"payload is order {order.id}, expected {message.order_id}")
+    try:
+        internal = to_internal_order(order, event_id=message.event_id)
+    except (UnknownJurisdictionError, OrderTransformError) as exc:
+        raise NonRetryableError(str(exc)) from exc
+
+    internal_id = deps.internal_api.create_order(internal, idempotency_key=message.event_id)
+    deps.events.transition(
+        message.event_id, EventStatus.PROCESSED, attributes={"internal_order_id": internal_id}
+    )
+    count("OrderProcessed")
+    logger.info("order processed", extra={"internal_order_id": internal_id})
+
+
+handler = worker_handler(lambda: (_deps().processor, _deps().policy), process)

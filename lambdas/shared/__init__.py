@@ -1,0 +1,1 @@
+"""Plumbing shared by every function: settings, clients, observability, API envelope, batches."""

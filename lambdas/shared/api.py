@@ -1,0 +1,142 @@
+"""The HTTP side of every API function: one JSON envelope, error codes and the request id.
+
+Every response is `{"status", "data", "error": {"code", "message", "details"}, "request_id"}` and
+echoes `X-Request-ID`. Handlers raise `ApiError`; the resolver built here turns it (and anything
+unexpected) into the envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import logger, metrics, tracer
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class ErrorCode(StrEnum):
+    AUTH_ERROR = "AUTH_ERROR"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INVALID_JSON = "INVALID_JSON"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: HTTPStatus,
+        code: ErrorCode,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    """A request header, whatever case the client sent it in."""
+    wanted = name.lower()
+    return next((v for k, v in (event.headers or {}).items() if k.lower() == wanted), None)
+
+
+def correlation_id_of(event: APIGatewayProxyEvent) -> str:
+    """The caller's X-Request-ID when it is a sane token, else API Gateway's request id."""
+    supplied = header(event, REQUEST_ID_HEADER)
+    if supplied and _SAFE_REQUEST_ID.match(supplied):
+        return supplied
+    return event.request_context.request_id or "unknown"
+
+
+def success(app: APIGatewayRestResolver, data: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    return _envelope(app, status, {"status": "success", "data": data, "error": None})
+
+
+def failure(app: APIGatewayRestResolver, error: ApiError) -> Response:
+    body = {
+        "status": "failure",
+        "data": None,
+        "error": {"code": str(error.code), "message": error.message, "details": error.details},
+    }
+    return _envelope(app, error.status, body, error.headers)
+
+
+def _envelope(
+    app: APIGatewayRestResolver,
+    status: HTTPStatus,
+    body: dict[str, Any],
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    request_id = correlation_id_of(app.current_event)
+    return Response(
+        status_code=int(status),
+        content_type="application/json",
+        body=json.dumps({**body, "request_id": request_id}, default=str),
+        headers={REQUEST_ID_HEADER: request_id, **(extra_headers or {})},
+    )
+
+
+def create_resolver() -> APIGatewayRestResolver:
+    """A REST resolver whose every error, expected or not, leaves in the envelope."""
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        logger.info(
+            "request refused",
+            extra={"status_code": int(error.status), "error_code": str(error.code)},
+        )
+        return failure(app, error)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return failure(app, ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, "no such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return failure(
+            app,
+            ApiError(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                ErrorCode.INTERNAL_ERROR,
+                "internal error; retry later and quote request_id if it persists",
+            ),
+        )
+
+    return app
+
+
+def api_handler(
+    app: APIGatewayRestResolver,
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point for a resolver: logs carry the correlation id, traced, metrics."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        logger.set_correlation_id(correlation_id_of(APIGatewayProxyEvent(event)))
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,143 @@
+"""SQS batch plumbing shared by every worker: concurrent records and the failure policy.
+
+- `ConcurrentBatchProcessor` is Powertools' `BatchProcessor` with the records of one batch run
+  on a bounded thread pool, so a batch takes about as long as its slowest record.
+- `StageFailurePolicy` decides what a failure means: retryable ones go back to SQS (and the event
+  is marked DEAD_LETTERED on the last allowed receive, before SQS moves the message); non-retryable
+  ones are sent to the stage's DLQ at once and the event is marked DEAD_LETTERED with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared import aws_clients
+from shared.errors import NonRetryableError
+from shared.event_store import EventStatus, EventStore, utc_now
+from shared.metrics import count
+from shared.observability import logger, tracer
+
+CORRELATION_ID_ATTRIBUTE = "correlation_id"
+EVENT_ID_ATTRIBUTE = "event_id"
+_MAX_REASON_LENGTH = 1000
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Processes the records of one SQS batch on at most `max_workers` threads."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(event_type=EventType.SQS)
+        self.max_workers = max_workers
+
+    def process(self) -> list[tuple[Any, ...]]:
+        if len(self.records) <= 1 or self.max_workers <= 1:
+            return super().process()
+        parent_trace = None if tracer.disabled else tracer.provider.get_trace_entity()
+
+        def run(record: dict[str, Any]) -> tuple[Any, ...]:
+            logger.thread_safe_clear_keys()  # pool threads are reused across records
+            if parent_trace is not None:
+                tracer.provider.set_trace_entity(parent_trace)
+            return self._process_record(record)
+
+        workers = min(self.max_workers, len(self.records))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
+            return list(pool.map(run, self.records))
+
+
+def message_attribute(record: SQSRecord, name: str) -> str | None:
+    attribute = (record.raw_event.get("messageAttributes") or {}).get(name) or {}
+    value = attribute.get("stringValue")
+    return str(value) if value else None
+
+
+def trace_attributes(event_id: str, correlation_id: str) -> dict[str, Any]:
+    """The SQS message attributes that carry one event's identity from stage to stage."""
+    return {
+        EVENT_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event_id},
+        CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": correlation_id},
+    }
+
+
+@dataclass(frozen=True)
+class StageFailurePolicy:
+    stage: str
+    dlq_url: str
+    max_receive_count: int
+    events: EventStore
+    dead_letter_metric: str
+
+    def run(self, record: SQSRecord, work: Callable[[SQSRecord], None]) -> None:
+        """Run `work` for one record under this stage's retry / dead-letter rules."""
+        event_id = message_attribute(record, EVENT_ID_ATTRIBUTE)
+        correlation_id = message_attribute(record, CORRELATION_ID_ATTRIBUTE) or record.message_id
+        logger.thread_safe_append_keys(
+            correlation_id=correlation_id, event_id=event_id, stage=self.stage
+        )
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        try:
+            work(record)
+        except NonRetryableError as exc:
+            reason = _reason(exc)
+            logger.error("non-retryable failure, dead-lettering now", extra={"reason": reason})
+            self._send_to_dlq(record, reason)
+            self._mark_dead_lettered(event_id, reason, attempt)
+        except Exception as exc:
+            reason = _reason(exc)
+            if attempt >= self.max_receive_count:
+                logger.error(
+                    "retries exhausted; SQS moves the message to the DLQ",
+                    extra={"reason": reason, "attempt": attempt},
+                )
+                self._mark_dead_lettered(
+                    event_id, f"retries exhausted after {attempt} attempts: {reason}", attempt
+                )
+            else:
+                logger.warning(
+                    "retryable failure; SQS will redeliver",
+                    extra={"reason": reason, "attempt": attempt},
+                )
+            raise
+
+    def _send_to_dlq(self, record: SQSRecord, reason: str) -> None:
+        attributes = {
+            name: {"DataType": "String", "StringValue": value["stringValue"]}
+            for name, value in (record.raw_event.get("messageAttributes") or {}).items()
+            if value.get("stringValue")
+        }
+        attributes["failed_stage"] = {"DataType": "String", "StringValue": self.stage}
+        attributes["failure_reason"] = {"DataType": "String", "StringValue": reason[:256]}
+        aws_clients.sqs().send_message(
+            QueueUrl=self.dlq_url, MessageBody=record.body, MessageAttributes=attributes
+        )
+
+    def _mark_dead_lettered(self, event_id: str | None, reason: str, attempt: int) -> None:
+        count(self.dead_letter_metric)
+        if not event_id:
+            return
+        moved = self.events.transition(
+            event_id,
+            EventStatus.DEAD_LETTERED,
+            detail=reason,
+            attributes={
+                "dead_letter": {
+                    "stage": self.stage,
+                    "reason": reason,
+                    "attempts": attempt,
+                    "at": utc_now(),
+                }
+            },
+        )
+        if not moved:
+            logger.warning("event not marked DEAD_LETTERED: its status does not allow it")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:_MAX_REASON_LENGTH]

@@ -1,0 +1,25 @@
+"""One cached way to read a function's environment variables into a typed, validated model."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TypeVar
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FunctionSettings(BaseSettings):
+    """Base for each function's settings: env var `FOO_BAR` fills field `foo_bar`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    events_table_name: str
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+@cache
+def get_settings(model: type[SettingsT]) -> SettingsT:
+    """Read and validate the settings once per container; later calls return the same object."""
+    return model()

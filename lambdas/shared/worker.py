@@ -1,0 +1,56 @@
+"""What every SQS worker shares: its settings and the Lambda entry point around a stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
+from shared.errors import NonRetryableError
+from shared.http_client import HttpClientSettings
+from shared.observability import logger, metrics, tracer
+from shared.settings import FunctionSettings
+
+MessageT = TypeVar("MessageT", bound=BaseModel)
+
+
+class WorkerSettings(FunctionSettings):
+    dlq_url: str
+    max_receive_count: int
+    event_ttl_days: int = 365
+    http_client: HttpClientSettings = HttpClientSettings()
+
+
+def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
+    """A message that does not parse will never parse: dead-letter it."""
+    try:
+        return model.model_validate_json(record.body)
+    except ValidationError as exc:
+        raise NonRetryableError(f"malformed {model.__name__} message: {exc.error_count()} errors") from exc
+
+
+def worker_handler(
+    dependencies: Callable[[], tuple[ConcurrentBatchProcessor, StageFailurePolicy]],
+    work: Callable[[SQSRecord], None],
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point of a worker: partial batch responses, one policy for failures."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        processor, policy = dependencies()
+
+        def record_handler(record: SQSRecord) -> None:
+            policy.run(record, work)
+
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return handler
