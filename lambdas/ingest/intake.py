@@ -116,7 +116,7 @@ def idempotent_accept() -> Any:
     """`accept_delivery` behind Powertools Idempotency; built on first use (needs settings)."""
     persistence = DynamoDBPersistenceLayer(
         table_name=get_settings(IngestSettings).idempotency_table_name,
-        boto3_client=aws_clients.dynamodb().meta.client,
+        boto3_client=aws_clients.dynamodb_client(),
     )
     return idempotent_function(
         data_keyword_argument="delivery",

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
@@ -43,11 +44,17 @@ def dynamodb() -> DynamoDBServiceResource:
 
 
 @lru_cache(maxsize=1)
+def dynamodb_client() -> DynamoDBClient:
+    """Low-level client for libraries that serialise attribute values themselves (Powertools)."""
+    return boto3.client("dynamodb", config=BOTO_CONFIG)
+
+
+@lru_cache(maxsize=1)
 def secretsmanager() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=BOTO_CONFIG)
 
 
 def reset() -> None:
     """Forget every client (tests start a fresh emulator per test)."""
-    for factory in (sqs, s3, dynamodb, secretsmanager):
+    for factory in (sqs, s3, dynamodb, dynamodb_client, secretsmanager):
         factory.cache_clear()

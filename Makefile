@@ -1,0 +1,73 @@
+# The interface for humans and CI alike. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CDK    := node_modules/.bin/cdk
+ENVS   := dev staging prod
+# `make synth` builds every env; `make synth ENV=prod` just one.
+SYNTH_ENVS := $(if $(ENV),$(ENV),$(ENVS))
+
+# jsii prints an end-of-life banner on Node 20; the value names the major version to silence.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+CDK_FLAGS := --no-notices
+
+.PHONY: help install lint format typecheck test test-unit test-integration test-e2e test-infra \
+        synth deploy diff clean require-env
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Create .venv and install the pinned Python and npm dependencies
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install ## mypy (strict)
+	$(VENV)/bin/mypy
+
+test: lint typecheck ## Lint, type-check and run every test suite (offline)
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+test-unit: install
+	$(VENV)/bin/pytest tests/unit
+test-integration: install
+	$(VENV)/bin/pytest tests/integration
+test-e2e: install
+	$(VENV)/bin/pytest tests/e2e
+test-infra: install
+	$(VENV)/bin/pytest tests/infra
+
+synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>
+	@for env in $(SYNTH_ENVS); do \
+	  echo "== synth $$env"; \
+	  $(CDK) synth $(CDK_FLAGS) --quiet --context env=$$env --output cdk.out/$$env || exit 1; \
+	done
+
+require-env:
+	@test -n "$(ENV)" || { echo "error: ENV is required: make $(MAKECMDGOALS) ENV=dev|staging|prod" >&2; exit 2; }
+
+deploy: install require-env ## Deploy one env: make deploy ENV=prod
+	$(CDK) deploy $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV) --require-approval broadening
+
+diff: install require-env ## Show what a deploy would change: make diff ENV=prod
+	$(CDK) diff $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)
+
+clean: ## Remove build output (not the installs)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Shared fixtures: offline AWS (moto) with the pipeline's resources, local HTTP peers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+# Before anything imports boto3 or Powertools: no real account, no tracing, fixed names.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "webhook-pipeline-tests",
+        "POWERTOOLS_METRICS_NAMESPACE": "WebhookPipeline/test",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+from moto import mock_aws  # noqa: E402
+
+from tests.support.aws import Resources, create_resources, function_environment  # noqa: E402
+from tests.support.orders import marketplace_order  # noqa: E402
+from tests.support.signing import new_secret  # noqa: E402
+from tests.support.stub_server import RecordedRequest, StubResponse, StubServer  # noqa: E402
+
+MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
+
+
+def cold_start() -> None:
+    """Forget every per-container cache, as a new Lambda execution environment would."""
+    from download_worker import handler as download_handler
+    from events_api import handler as events_handler
+    from ingest import intake
+    from processing_worker import handler as processing_handler
+    from shared import aws_clients, secrets
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+    aws_clients.reset()
+    secrets.reset()
+    intake.idempotent_accept.cache_clear()
+    download_handler._deps.cache_clear()
+    processing_handler._deps.cache_clear()
+    events_handler._events.cache_clear()
+
+
+@dataclass
+class Pipeline:
+    resources: Resources
+    signing_secret: str
+    marketplace: StubServer
+    internal_api: StubServer
+
+
+def _serve_orders(request: RecordedRequest) -> StubResponse:
+    if request.headers.get("Authorization") != f"Bearer {MARKETPLACE_TOKEN}":
+        return StubResponse(401, {"error": "unauthorized"})
+    order_id = request.path.rsplit("/", 1)[-1]
+    return StubResponse(200, marketplace_order(order_id))
+
+
+def _accept_order(request: RecordedRequest) -> StubResponse:
+    key = request.headers.get("Idempotency-Key", "")
+    return StubResponse(201, {"id": f"INT-{key[:8]}"})
+
+
+@pytest.fixture
+def pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    """moto with the pipeline's resources, stub marketplace and internal APIs, env vars set."""
+    signing_secret = new_secret()
+    with mock_aws(), StubServer() as marketplace, StubServer() as internal_api:
+        resources = create_resources(signing_secret, MARKETPLACE_TOKEN)
+        marketplace.route("GET", r"/orders/QO-\d+", _serve_orders)
+        internal_api.route("POST", r"/orders", _accept_order)
+        environment = function_environment(
+            resources, marketplace_url=marketplace.url, internal_url=internal_api.url
+        )
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        cold_start()
+        yield Pipeline(resources, signing_secret, marketplace, internal_api)
+        cold_start()

@@ -1,0 +1,107 @@
+"""The pipeline's AWS resources on moto, and each function's environment pointing at them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+REGION = "us-east-1"
+MAX_RECEIVE_COUNT = 3
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    url: str
+    arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    events_table: str
+    idempotency_table: str
+    bucket: str
+    download: QueuePair
+    processing: QueuePair
+    signing_secret_name: str
+    token_secret_name: str
+
+
+def _queue_pair(sqs: Any, name: str) -> QueuePair:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "360",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return QueuePair(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
+
+
+def create_resources(signing_secret: str, token: str) -> Resources:
+    """Tables, queues (with redrive), a versioned bucket and the two secrets."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name, key in (("events", "event_id"), ("idempotency", "id")):
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="payloads")
+    s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="signing", SecretString=signing_secret)
+    secrets.create_secret(Name="marketplace-token", SecretString=token)
+    sqs = boto3.client("sqs", region_name=REGION)
+    return Resources(
+        events_table="events",
+        idempotency_table="idempotency",
+        bucket="payloads",
+        download=_queue_pair(sqs, "download"),
+        processing=_queue_pair(sqs, "processing"),
+        signing_secret_name="signing",
+        token_secret_name="marketplace-token",
+    )
+
+
+def function_environment(
+    resources: Resources, *, marketplace_url: str, internal_url: str
+) -> dict[str, str]:
+    """The union of the functions' env vars, as the stack sets them (names, not secrets)."""
+    http_client = {
+        "connect_timeout_seconds": 1,
+        "read_timeout_seconds": 2,
+        "max_retries": 1,
+        "backoff_factor_seconds": 0,
+        "max_retry_after_seconds": 0,
+        "pool_size": 4,
+    }
+    return {
+        "EVENTS_TABLE_NAME": resources.events_table,
+        "IDEMPOTENCY_TABLE_NAME": resources.idempotency_table,
+        "DOWNLOAD_QUEUE_URL": resources.download.url,
+        "PROCESSING_QUEUE_URL": resources.processing.url,
+        "PAYLOAD_BUCKET_NAME": resources.bucket,
+        "WEBHOOK_SECRET_NAME": resources.signing_secret_name,
+        "MARKETPLACE_TOKEN_SECRET_NAME": resources.token_secret_name,
+        "MARKETPLACE_API_BASE_URL": marketplace_url,
+        "INTERNAL_API_BASE_URL": internal_url,
+        "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "MAX_BODY_BYTES": "8192",
+        "HTTP_CLIENT": json.dumps(http_client),
+    }

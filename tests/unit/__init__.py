@@ -1,0 +1,1 @@
+"""Tests: unit, integration (handlers on moto), e2e and infra suites."""
