@@ -27,6 +27,8 @@ _ALREADY_DONE = frozenset({EventStatus.DOWNLOADED.value, EventStatus.PROCESSED.v
 
 
 class DownloadSettings(WorkerSettings):
+    download_dlq_url: str
+    download_max_receive_count: int
     payload_bucket_name: str
     processing_queue_url: str
     marketplace_api_base_url: str
@@ -61,8 +63,8 @@ def _deps() -> _Dependencies:
         processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
         policy=StageFailurePolicy(
             stage=STAGE,
-            dlq_url=settings.dlq_url,
-            max_receive_count=settings.max_receive_count,
+            dlq_url=settings.download_dlq_url,
+            max_receive_count=settings.download_max_receive_count,
             events=events,
             dead_letter_metric="OrderDeadLettered",
         ),

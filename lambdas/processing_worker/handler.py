@@ -27,6 +27,8 @@ STAGE = "processing"
 
 
 class ProcessingSettings(WorkerSettings):
+    processing_dlq_url: str
+    processing_max_receive_count: int
     payload_bucket_name: str
     internal_api_base_url: str
 
@@ -52,8 +54,8 @@ def _deps() -> _Dependencies:
         processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
         policy=StageFailurePolicy(
             stage=STAGE,
-            dlq_url=settings.dlq_url,
-            max_receive_count=settings.max_receive_count,
+            dlq_url=settings.processing_dlq_url,
+            max_receive_count=settings.processing_max_receive_count,
             events=events,
             dead_letter_metric="OrderDeadLettered",
         ),

@@ -32,7 +32,10 @@ class ConcurrentBatchProcessor(BatchProcessor):
     """Processes the records of one SQS batch on at most `max_workers` threads."""
 
     def __init__(self, max_workers: int) -> None:
-        super().__init__(event_type=EventType.SQS)
+        # A batch whose every record failed is still a partial response (all listed), not an
+        # invocation error: SQS retries the same records either way, and the failures are
+        # already logged and counted one by one.
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.max_workers = max_workers
 
     def process(self) -> list[tuple[Any, ...]]:

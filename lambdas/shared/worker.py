@@ -20,8 +20,6 @@ MessageT = TypeVar("MessageT", bound=BaseModel)
 
 
 class WorkerSettings(FunctionSettings):
-    dlq_url: str
-    max_receive_count: int
     event_ttl_days: int = 365
     http_client: HttpClientSettings = HttpClientSettings()
 

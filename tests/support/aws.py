@@ -101,7 +101,10 @@ def function_environment(
         "MARKETPLACE_TOKEN_SECRET_NAME": resources.token_secret_name,
         "MARKETPLACE_API_BASE_URL": marketplace_url,
         "INTERNAL_API_BASE_URL": internal_url,
-        "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "DOWNLOAD_DLQ_URL": resources.download.dlq_url,
+        "PROCESSING_DLQ_URL": resources.processing.dlq_url,
+        "DOWNLOAD_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "PROCESSING_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         "MAX_BODY_BYTES": "8192",
         "HTTP_CLIENT": json.dumps(http_client),
     }

@@ -31,8 +31,12 @@ def deliver_once(
     messages = receive(queue_url, batch_size)
     if not messages:
         return 0, []
-    response = handler(sqs_event(messages, queue_arn), FakeLambdaContext())
-    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    try:
+        response = handler(sqs_event(messages, queue_arn), FakeLambdaContext())
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    except Exception:
+        # An invocation error leaves every message of the batch to reappear.
+        failed = {message["MessageId"] for message in messages}
     sqs = boto3.client("sqs", region_name=REGION)
     for message in messages:
         if message["MessageId"] in failed:
