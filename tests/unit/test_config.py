@@ -1,0 +1,69 @@
+"""infra/config.py: per-environment settings from cdk.json context."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ENVIRONMENTS_CONTEXT_KEY, ConfigError, load_settings
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+def environments() -> dict[str, Any]:
+    return dict(json.loads(CDK_JSON.read_text())["context"][ENVIRONMENTS_CONTEXT_KEY])
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_every_env_in_cdk_json_is_valid(name: str) -> None:
+    settings = load_settings(environments(), name)
+    assert settings.name == name
+    assert settings.stack_name == f"WebhookPipeline-{name}"
+
+
+def test_no_env_name_means_dev() -> None:
+    assert load_settings(environments(), None).name == "dev"
+
+
+def test_prod_retains_data_with_pitr_and_deletion_protection() -> None:
+    prod = load_settings(environments(), "prod")
+    assert (prod.retain_data, prod.point_in_time_recovery, prod.deletion_protection) == (
+        True,
+        True,
+        True,
+    )
+    dev = load_settings(environments(), "dev")
+    assert (dev.retain_data, dev.deletion_protection) == (False, False)
+
+
+def test_an_unknown_env_fails_with_one_line_listing_the_valid_names() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environments(), "qa")
+    message = str(caught.value)
+    assert message == "unknown environment 'qa': valid names are dev, prod, staging"
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        (("log_retention_days",), 13, "log_retention_days: Value error, must be one of"),
+        (("functions", "ingest", "memory_mb"), 64, "functions.ingest.memory_mb"),
+        (("queues", "download", "batch_size"), 11, "queues.download.batch_size"),
+        (("alarm_email",), "not-an-email", "alarm_email"),
+        (("internal_api_base_url",), "not a url", "internal_api_base_url"),
+        (("surprise",), 1, "surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_settings_name_the_field(path: tuple[str, ...], value: Any, fragment: str) -> None:
+    envs = json.loads(json.dumps(environments()))
+    target = envs["staging"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ConfigError, match="invalid settings for environment 'staging'") as caught:
+        load_settings(envs, "staging")
+    assert fragment in str(caught.value)

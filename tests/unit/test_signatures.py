@@ -1,0 +1,76 @@
+"""Standard Webhooks verification with rotation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.signatures import SignatureError, parse_secrets, verify_signature
+from tests.support.signing import new_secret, order_webhook_body, signed_headers
+
+BODY = order_webhook_body()
+
+
+def test_a_valid_signature_passes() -> None:
+    secret = new_secret()
+    verify_signature(BODY, signed_headers(BODY, secret), [secret])
+
+
+def test_header_names_are_case_insensitive() -> None:
+    secret = new_secret()
+    headers = {k.upper(): v for k, v in signed_headers(BODY, secret).items()}
+    verify_signature(BODY, headers, [secret])
+
+
+def test_a_body_signed_with_the_previous_secret_passes_during_rotation() -> None:
+    old, new = new_secret(), new_secret()
+    verify_signature(BODY, signed_headers(BODY, old), parse_secrets(f"{new} {old}"))
+
+
+def test_several_signatures_in_the_header_pass_if_one_matches() -> None:
+    ours, theirs = new_secret(), new_secret()
+    headers = signed_headers(BODY, theirs, extra_secrets=(ours,))
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    verify_signature(BODY, headers, [ours])
+
+
+def test_a_tampered_body_fails() -> None:
+    secret = new_secret()
+    headers = signed_headers(BODY, secret)
+    with pytest.raises(SignatureError, match="No matching signature"):
+        verify_signature(BODY.replace(b"QO-", b"QO-1"), headers, [secret])
+
+
+def test_another_secret_fails() -> None:
+    with pytest.raises(SignatureError):
+        verify_signature(BODY, signed_headers(BODY, new_secret()), [new_secret()])
+
+
+@pytest.mark.parametrize("minutes", [-6, 6])
+def test_a_timestamp_outside_five_minutes_fails(minutes: int) -> None:
+    secret = new_secret()
+    at = datetime.now(UTC) + timedelta(minutes=minutes)
+    with pytest.raises(SignatureError, match="too (old|new)"):
+        verify_signature(BODY, signed_headers(BODY, secret, at=at), [secret])
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_a_missing_header_fails(missing: str) -> None:
+    secret = new_secret()
+    headers = {k: v for k, v in signed_headers(BODY, secret).items() if k != missing}
+    with pytest.raises(SignatureError, match="Missing required headers"):
+        verify_signature(BODY, headers, [secret])
+
+
+@pytest.mark.parametrize("signature", ["v1", "v1,not-base64!!", "nonsense"])
+def test_a_malformed_signature_fails_cleanly(signature: str) -> None:
+    secret = new_secret()
+    headers = {**signed_headers(BODY, secret), "webhook-signature": signature}
+    with pytest.raises(SignatureError):
+        verify_signature(BODY, headers, [secret])
+
+
+def test_an_empty_secret_value_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        parse_secrets("   ")
