@@ -23,6 +23,9 @@ def build_app(app: cdk.App) -> WebhookPipelineStack:
         settings=settings,
         env=cdk.Environment(account=settings.account, region=settings.region),
         description=f"Webhook Pipeline ({settings.name}): signed webhooks to processed events",
+        # Stack tags: CloudFormation also puts them on resources CDK's Tags cannot reach
+        # (e.g. the auto-delete custom resource provider).
+        tags=settings.tags,
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return stack

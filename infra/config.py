@@ -139,6 +139,10 @@ class EnvironmentSettings(_Strict):
         return f"WebhookPipeline-{self.name}"
 
     @property
+    def tags(self) -> dict[str, str]:
+        return {"environment": self.name, "service": SERVICE_NAME}
+
+    @property
     def retain_data(self) -> bool:
         return self.removal_policy == "retain"
 

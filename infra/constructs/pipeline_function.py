@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings, FunctionSettings, QueueConsumerSettings
 from infra.constructs.lambda_runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
+from infra.constructs import grants
 from infra.constructs.log_groups import log_group
 from infra.constructs.nag import acknowledge
 from infra.constructs.queue_with_dlq import QueueWithDlq
@@ -92,4 +93,4 @@ class PipelineFunction(Construct):
                 report_batch_item_failures=True,
             )
         )
-        source.dlq.grant_send_messages(self.role)
+        grants.send_to(source.dlq, self.role)  # non-retryable failures are moved by hand

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import SERVICE_NAME, EnvironmentSettings
+from infra.config import EnvironmentSettings
 from infra.constructs import grants
 from infra.constructs.data_stores import DataStores
 from infra.constructs.lambda_runtime import LambdaRuntime
@@ -27,8 +27,8 @@ class WebhookPipelineStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         env = settings
-        Tags.of(self).add("environment", env.name)
-        Tags.of(self).add("service", SERVICE_NAME)
+        for key, value in env.tags.items():
+            Tags.of(self).add(key, value)
 
         runtime = LambdaRuntime(self, "LambdaRuntime")
         stores = DataStores(self, "DataStores", env=env)

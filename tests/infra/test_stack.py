@@ -1,0 +1,307 @@
+"""The synthesized template of every environment, property by property."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import EnvironmentSettings, load_settings
+from tests.infra.conftest import ENVS, Synth, cdk_context
+
+FUNCTIONS = {
+    "Ingest": "ingest",
+    "DownloadWorker": "download_worker",
+    "ProcessingWorker": "processing_worker",
+    "EventsApi": "events_api",
+}
+LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "ERROR": "ERROR"}
+
+
+def settings(env: str) -> EnvironmentSettings:
+    return load_settings(cdk_context()["webhook-pipeline:environments"], env)
+
+
+@pytest.fixture(params=ENVS)
+def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
+    return synths[request.param]
+
+
+def test_every_resource_is_tagged_with_env_and_service(synth: Synth) -> None:
+    # Stack tags reach every taggable resource at deploy time, CDK-internal ones included.
+    assert synth.stack_tags == {"environment": synth.env, "service": "webhook-pipeline"}
+    taggable = ("AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")
+    for resource_type in taggable:
+        for logical_id, resource in synth.resources(resource_type).items():
+            if synth.path_of(logical_id).startswith("Custom::"):
+                continue  # CDK's provider: a raw CfnResource, tagged by the stack tags
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+            assert tags.get("environment") == synth.env, logical_id
+            assert tags.get("service") == "webhook-pipeline", logical_id
+
+
+def test_functions_share_the_platform_defaults(synth: Synth) -> None:
+    config = settings(synth.env)
+    for path, key in FUNCTIONS.items():
+        function = synth.one("AWS::Lambda::Function", f"{path}/Function")["Properties"]
+        expected = getattr(config.functions, key)
+        assert function["Runtime"] == "python3.14"
+        assert function["Architectures"] == ["arm64"]
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["LoggingConfig"]["LogFormat"] == "JSON"
+        assert function["LoggingConfig"]["ApplicationLogLevel"] == LOG_LEVELS[config.log_level]
+        assert synth.render(function["LoggingConfig"]["LogGroup"]) == f"{path}/Logs"
+        assert function["MemorySize"] == expected.memory_mb
+        assert function["Timeout"] == expected.timeout_seconds
+        assert function.get("ReservedConcurrentExecutions") == expected.reserved_concurrency
+        assert [synth.render(layer) for layer in function["Layers"]] == [
+            "LambdaRuntime/Dependencies"
+        ]
+        assert function["Handler"] == f"{key}.handler.handler"
+
+
+def test_function_log_groups_keep_the_envs_retention(synth: Synth) -> None:
+    config = settings(synth.env)
+    for path in FUNCTIONS:
+        group = synth.one("AWS::Logs::LogGroup", f"{path}/Logs")
+        assert group["Properties"]["RetentionInDays"] == config.log_retention_days
+        assert group["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+
+
+EXPECTED_ENV = {
+    "Ingest": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "IDEMPOTENCY_TABLE_NAME", "DOWNLOAD_QUEUE_URL",
+        "WEBHOOK_SECRET_NAME", "MAX_BODY_BYTES",
+    },
+    "DownloadWorker": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_QUEUE_URL",
+        "DOWNLOAD_DLQ_URL", "DOWNLOAD_MAX_RECEIVE_COUNT", "MARKETPLACE_API_BASE_URL",
+        "MARKETPLACE_TOKEN_SECRET_NAME", "HTTP_CLIENT",
+    },
+    "ProcessingWorker": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_DLQ_URL",
+        "PROCESSING_MAX_RECEIVE_COUNT", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
+    },
+    "EventsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS"},
+}  # fmt: skip
+
+
+def test_env_vars_hold_only_resource_names_and_settings_never_secrets(synth: Synth) -> None:
+    config = settings(synth.env)
+    secret_names = {config.secret_names.webhook_signing, config.secret_names.marketplace_api_token}
+    for path, expected in EXPECTED_ENV.items():
+        variables = synth.one("AWS::Lambda::Function", f"{path}/Function")["Properties"][
+            "Environment"
+        ]["Variables"]
+        powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+        assert set(variables) == expected | powertools, path
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == f"WebhookPipeline/{synth.env}"
+        for name, value in variables.items():
+            if name.endswith("_SECRET_NAME"):
+                assert value in secret_names  # a name to look up, not the value
+            assert "SecretString" not in json.dumps(value)
+            assert "whsec_" not in json.dumps(value)
+
+
+EXPECTED_GRANTS = {
+    "Ingest": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+        ("secretsmanager:GetSecretValue", "Secrets/WebhookSigningSecret"),
+        ("sqs:SendMessage", "DownloadQueue/Queue.Arn"),
+    },
+    "DownloadWorker": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("s3:PutObject", "DataStores/PayloadBucket.Arn/qualia/orders/*"),
+        ("secretsmanager:GetSecretValue", "Secrets/MarketplaceApiToken"),
+        ("sqs:ChangeMessageVisibility", "DownloadQueue/Queue.Arn"),
+        ("sqs:DeleteMessage", "DownloadQueue/Queue.Arn"),
+        ("sqs:GetQueueAttributes", "DownloadQueue/Queue.Arn"),
+        ("sqs:GetQueueUrl", "DownloadQueue/Queue.Arn"),
+        ("sqs:ReceiveMessage", "DownloadQueue/Queue.Arn"),
+        ("sqs:SendMessage", "DownloadQueue/Dlq.Arn"),
+        ("sqs:SendMessage", "ProcessingQueue/Queue.Arn"),
+    },
+    "ProcessingWorker": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("s3:GetObject", "DataStores/PayloadBucket.Arn/qualia/orders/*"),
+        ("s3:GetObjectVersion", "DataStores/PayloadBucket.Arn/qualia/orders/*"),
+        ("sqs:ChangeMessageVisibility", "ProcessingQueue/Queue.Arn"),
+        ("sqs:DeleteMessage", "ProcessingQueue/Queue.Arn"),
+        ("sqs:GetQueueAttributes", "ProcessingQueue/Queue.Arn"),
+        ("sqs:GetQueueUrl", "ProcessingQueue/Queue.Arn"),
+        ("sqs:ReceiveMessage", "ProcessingQueue/Queue.Arn"),
+        ("sqs:SendMessage", "ProcessingQueue/Dlq.Arn"),
+    },
+    "EventsApi": {("dynamodb:GetItem", "DataStores/EventsTable.Arn")},
+}
+
+
+@pytest.mark.parametrize("path", list(EXPECTED_GRANTS))
+def test_each_function_role_has_exactly_its_grants(synth: Synth, path: str) -> None:
+    baseline = {
+        ("logs:CreateLogStream", f"{path}/Logs.Arn"),
+        ("logs:PutLogEvents", f"{path}/Logs.Arn"),
+        ("xray:PutTelemetryRecords", "*"),
+        ("xray:PutTraceSegments", "*"),
+    }
+    assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline
+
+
+@pytest.mark.parametrize(("queue", "function"), [("DownloadQueue", "download_worker"), ("ProcessingQueue", "processing_worker")])
+def test_queues_have_encrypted_tls_only_dlqs_and_long_enough_visibility(
+    synth: Synth, queue: str, function: str
+) -> None:
+    config = settings(synth.env)
+    consumer = getattr(config.queues, queue.removesuffix("Queue").lower())
+    timeout = getattr(config.functions, function).timeout_seconds
+    source = synth.one("AWS::SQS::Queue", f"{queue}/Queue")["Properties"]
+    dlq = synth.one("AWS::SQS::Queue", f"{queue}/Dlq")["Properties"]
+    assert source["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert source["VisibilityTimeout"] >= 6 * timeout
+    assert source["RedrivePolicy"]["maxReceiveCount"] == consumer.max_receive_count
+    assert synth.render(source["RedrivePolicy"]["deadLetterTargetArn"]) == f"{queue}/Dlq.Arn"
+    for part in ("Queue", "Dlq"):
+        _assert_tls_only(synth, "AWS::SQS::QueuePolicy", "Queues", f"{queue}/{part}")
+
+
+def _assert_tls_only(synth: Synth, policy_type: str, target_key: str, target_path: str) -> None:
+    for policy in synth.resources(policy_type).values():
+        targets = policy["Properties"][target_key]
+        targets = targets if isinstance(targets, list) else [targets]
+        if any(synth.render(t).split(".")[0] == target_path for t in targets):
+            statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert any(
+                s["Effect"] == "Deny"
+                and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                for s in statements
+            )
+            return
+    raise AssertionError(f"no TLS-only policy on {target_path}")
+
+
+def test_workers_poll_their_queue_with_partial_batch_responses(synth: Synth) -> None:
+    config = settings(synth.env)
+    mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    by_queue = {synth.render(m["Properties"]["EventSourceArn"]): m["Properties"] for m in mappings}
+    assert set(by_queue) == {"DownloadQueue/Queue.Arn", "ProcessingQueue/Queue.Arn"}
+    for arn, consumer in (
+        ("DownloadQueue/Queue.Arn", config.queues.download),
+        ("ProcessingQueue/Queue.Arn", config.queues.processing),
+    ):
+        mapping = by_queue[arn]
+        assert mapping["BatchSize"] == consumer.batch_size
+        assert mapping.get("MaximumBatchingWindowInSeconds", 0) == consumer.batching_window_seconds
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+@pytest.mark.parametrize(("table", "key", "ttl"), [("EventsTable", "event_id", "expires_at"), ("IdempotencyTable", "id", "expiration")])
+def test_tables_are_on_demand_encrypted_with_ttl_and_env_protection(
+    synth: Synth, table: str, key: str, ttl: str
+) -> None:
+    config = settings(synth.env)
+    resource = synth.one("AWS::DynamoDB::Table", f"DataStores/{table}")
+    properties = resource["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+    pitr = properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+    assert pitr is config.point_in_time_recovery
+    assert properties.get("DeletionProtectionEnabled", False) is config.deletion_protection
+    assert resource["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+
+
+def test_prod_retains_and_protects_dev_destroys(synths: dict[str, Synth]) -> None:
+    prod = synths["prod"].one("AWS::DynamoDB::Table", "DataStores/EventsTable")
+    dev = synths["dev"].one("AWS::DynamoDB::Table", "DataStores/EventsTable")
+    assert prod["DeletionPolicy"] == "Retain"
+    assert prod["Properties"]["DeletionProtectionEnabled"] is True
+    assert prod["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+    assert dev["DeletionPolicy"] == "Delete"
+    assert synths["dev"].resources("Custom::S3AutoDeleteObjects")
+    assert not synths["prod"].resources("Custom::S3AutoDeleteObjects")
+
+
+def test_the_payload_bucket_is_private_versioned_encrypted_logged_and_tls_only(synth: Synth) -> None:
+    config = settings(synth.env)
+    bucket = synth.one("AWS::S3::Bucket", "DataStores/PayloadBucket")
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [rule] = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    logging = properties["LoggingConfiguration"]
+    assert synth.render(logging["DestinationBucketName"]) == "DataStores/AccessLogsBucket"
+    assert bucket["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+    _assert_tls_only(synth, "AWS::S3::BucketPolicy", "Bucket", "DataStores/PayloadBucket")
+
+
+def test_secrets_carry_the_configured_names(synth: Synth) -> None:
+    config = settings(synth.env)
+    names = {s["Properties"]["Name"] for s in synth.resources("AWS::SecretsManager::Secret").values()}
+    assert names == {config.secret_names.webhook_signing, config.secret_names.marketplace_api_token}
+
+
+def test_the_api_stage_logs_traces_and_throttles(synth: Synth) -> None:
+    config = settings(synth.env)
+    [stage] = synth.resources("AWS::ApiGateway::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == synth.env
+    assert properties["TracingEnabled"] is True
+    access_format = json.loads(properties["AccessLogSetting"]["Format"])
+    assert {"requestId", "status", "ip", "resourcePath", "xrayTraceId"} <= set(access_format)
+    destination = synth.render(properties["AccessLogSetting"]["DestinationArn"])
+    assert destination.endswith(":log-group:Api/AccessLogs")
+    [settings_all] = properties["MethodSettings"]
+    assert settings_all["LoggingLevel"] == "INFO"
+    assert settings_all["DataTraceEnabled"] is False
+    assert settings_all["ThrottlingRateLimit"] == config.api.throttling_rate_limit
+    assert settings_all["ThrottlingBurstLimit"] == config.api.throttling_burst_limit
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "authorization", "function"),
+    [
+        ("POST", "Api/Api/Default/webhooks/qualia/POST", "NONE", "Ingest/Function"),
+        ("GET", "Api/Api/Default/events/{event_id}/GET", "AWS_IAM", "EventsApi/Function"),
+    ],
+)
+def test_routes_and_their_authorization(
+    synth: Synth, method: str, path: str, authorization: str, function: str
+) -> None:
+    resource = synth.one("AWS::ApiGateway::Method", path)["Properties"]
+    assert resource["HttpMethod"] == method
+    assert resource["AuthorizationType"] == authorization
+    assert resource["Integration"]["Type"] == "AWS_PROXY"
+    uri = synth.render(resource["Integration"]["Uri"])
+    assert f"{function}.Arn" in uri
+
+
+def test_the_stack_is_named_after_the_env_and_exports_what_operators_need(synth: Synth) -> None:
+    outputs: dict[str, Any] = synth.raw["Outputs"]
+    for name in ("ApiUrl", "EventsTableName", "PayloadBucketName", "DownloadDlqUrl", "ProcessingDlqUrl"):
+        assert name in outputs
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"Name": f"webhook-pipeline-{synth.env}"}
+    )
+    # Four pipeline functions, plus CDK's auto-delete provider where buckets are disposable.
+    auto_delete = 0 if settings(synth.env).retain_data else 1
+    synth.template.resource_count_is("AWS::Lambda::Function", 4 + auto_delete)
