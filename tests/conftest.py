@@ -26,12 +26,12 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
 
-from tests.support.aws import Resources, create_resources, function_environment  # noqa: E402
-from tests.support.orders import marketplace_order  # noqa: E402
-from tests.support.signing import new_secret  # noqa: E402
-from tests.support.stub_server import RecordedRequest, StubResponse, StubServer  # noqa: E402
+from tests.support.aws import Resources, create_resources, function_environment
+from tests.support.orders import marketplace_order
+from tests.support.signing import new_secret
+from tests.support.stub_server import RecordedRequest, StubResponse, StubServer
 
 MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 

@@ -14,8 +14,8 @@ from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra.config import EnvironmentSettings, FunctionSettings, QueueConsumerSettings
-from infra.constructs.lambda_runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs import grants
+from infra.constructs.lambda_runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs.log_groups import log_group
 from infra.constructs.nag import acknowledge
 from infra.constructs.queue_with_dlq import QueueWithDlq

@@ -8,7 +8,9 @@ from constructs import Construct
 
 DLQ_RETENTION = Duration.days(14)
 SOURCE_RETENTION = Duration.days(4)
-VISIBILITY_TIMEOUT_FACTOR = 6  # AWS guidance for Lambda event sources: ≥ 6 × function timeout
+VISIBILITY_TIMEOUT_FACTOR = (
+    6  # AWS guidance for Lambda event sources: at least 6x the function timeout
+)
 
 
 class QueueWithDlq(Construct):

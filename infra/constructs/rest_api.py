@@ -1,4 +1,4 @@
-"""The REST API: a stage named after the env, JSON access logs, execution logs, X-Ray, throttling."""
+"""The REST API: a stage per env, JSON access logs, execution logs, X-Ray and throttling."""
 
 from __future__ import annotations
 

@@ -108,7 +108,11 @@ def download(record: SQSRecord) -> None:
     deps.events.transition(
         message.event_id,
         EventStatus.DOWNLOADED,
-        attributes={"s3_key": stored.key, "s3_version_id": stored.version_id, "sha256": stored.sha256},
+        attributes={
+            "s3_key": stored.key,
+            "s3_version_id": stored.version_id,
+            "sha256": stored.sha256,
+        },
     )
     count("OrderDownloaded")
     logger.info("order downloaded", extra={"s3_key": stored.key, "bytes": len(raw)})

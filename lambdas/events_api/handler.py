@@ -34,7 +34,7 @@ def _plain(value: Any) -> Any:
 
 
 @app.get("/events/<event_id>")
-def get_event(event_id: str) -> Response:
+def get_event(event_id: str) -> Response[str]:
     try:
         uuid.UUID(event_id)
     except ValueError as exc:

@@ -51,7 +51,9 @@ def _raw_body() -> bytes:
         except binascii.Error as exc:
             raise _reject(
                 "invalid_body",
-                ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid base64"),
+                ApiError(
+                    HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid base64"
+                ),
             ) from exc
     return body.encode()
 
@@ -71,7 +73,7 @@ def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
 
 
 @app.post("/webhooks/qualia")
-def receive_order_webhook() -> Response:
+def receive_order_webhook() -> Response[str]:
     settings = get_settings(IngestSettings)
     event = app.current_event
     body = _raw_body()
@@ -85,7 +87,9 @@ def receive_order_webhook() -> Response:
             ),
         )
     try:
-        verify_signature(body, event.headers, parse_secrets(get_secret(settings.webhook_secret_name)))
+        verify_signature(
+            body, event.headers, parse_secrets(get_secret(settings.webhook_secret_name))
+        )
     except SignatureError as exc:
         raise _reject(
             "signature",

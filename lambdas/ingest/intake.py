@@ -58,7 +58,7 @@ def event_id_for(webhook_id: str) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{SOURCE}:{webhook_id}"))
 
 
-def _flag_duplicate(response: Any, _: DataRecord) -> Any:
+def _flag_duplicate(response: Any, idempotent_data: DataRecord) -> Any:  # noqa: ARG001
     return {**response, "duplicate": True}
 
 

@@ -41,11 +41,17 @@ class PayloadStore:
             ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
             Metadata={"sha256": digest.hexdigest()},
         )
-        return StoredPayload(key=key, version_id=response.get("VersionId"), sha256=digest.hexdigest())
+        return StoredPayload(
+            key=key, version_id=response.get("VersionId"), sha256=digest.hexdigest()
+        )
 
     def get_verified(self, key: str, version_id: str | None, expected_sha256: str) -> bytes:
-        kwargs = {"VersionId": version_id} if version_id else {}
-        body = aws_clients.s3().get_object(Bucket=self._bucket, Key=key, **kwargs)["Body"].read()
+        s3 = aws_clients.s3()
+        if version_id:
+            response = s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+        else:
+            response = s3.get_object(Bucket=self._bucket, Key=key)
+        body = response["Body"].read()
         actual = hashlib.sha256(body).hexdigest()
         if actual != expected_sha256:
             raise ChecksumMismatchError(

@@ -39,7 +39,9 @@ def to_internal_order(order: MarketplaceOrder, *, event_id: str) -> InternalOrde
             jurisdiction_name=jurisdiction.name,
         ),
         parcel_number=order.property.parcel_number,
-        parties=tuple(InternalParty(role=p.role.lower(), name=p.name.strip()) for p in order.parties),
+        parties=tuple(
+            InternalParty(role=p.role.lower(), name=p.name.strip()) for p in order.parties
+        ),
         total_fees=sum((fee.amount for fee in order.fees), Decimal("0.00")),
         currency=currencies.pop(),
         due_date=order.due_date,

@@ -68,11 +68,13 @@ def correlation_id_of(event: APIGatewayProxyEvent) -> str:
     return event.request_context.request_id or "unknown"
 
 
-def success(app: APIGatewayRestResolver, data: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
+def success(
+    app: APIGatewayRestResolver, data: Any, status: HTTPStatus = HTTPStatus.OK
+) -> Response[str]:
     return _envelope(app, status, {"status": "success", "data": data, "error": None})
 
 
-def failure(app: APIGatewayRestResolver, error: ApiError) -> Response:
+def failure(app: APIGatewayRestResolver, error: ApiError) -> Response[str]:
     body = {
         "status": "failure",
         "data": None,
@@ -86,7 +88,7 @@ def _envelope(
     status: HTTPStatus,
     body: dict[str, Any],
     extra_headers: dict[str, str] | None = None,
-) -> Response:
+) -> Response[str]:
     request_id = correlation_id_of(app.current_event)
     return Response(
         status_code=int(status),
@@ -100,8 +102,8 @@ def create_resolver() -> APIGatewayRestResolver:
     """A REST resolver whose every error, expected or not, leaves in the envelope."""
     app = APIGatewayRestResolver()
 
-    @app.exception_handler(ApiError)
-    def _api_error(error: ApiError) -> Response:
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+    def _api_error(error: ApiError) -> Response[str]:
         logger.info(
             "request refused",
             extra={"status_code": int(error.status), "error_code": str(error.code)},
@@ -109,12 +111,12 @@ def create_resolver() -> APIGatewayRestResolver:
         return failure(app, error)
 
     @app.not_found
-    def _not_found(_: NotFoundError) -> Response:
+    def _not_found(_: NotFoundError) -> Response[str]:
         return failure(app, ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, "no such route"))
 
-    @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        logger.exception("unhandled error")
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
         return failure(
             app,
             ApiError(

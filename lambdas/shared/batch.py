@@ -41,12 +41,14 @@ class ConcurrentBatchProcessor(BatchProcessor):
     def process(self) -> list[tuple[Any, ...]]:
         if len(self.records) <= 1 or self.max_workers <= 1:
             return super().process()
-        parent_trace = None if tracer.disabled else tracer.provider.get_trace_entity()
+        # The X-Ray recorder keeps its context per thread: hand the segment to the workers.
+        recorder: Any = tracer.provider
+        parent_trace = None if tracer.disabled else recorder.get_trace_entity()
 
         def run(record: dict[str, Any]) -> tuple[Any, ...]:
             logger.thread_safe_clear_keys()  # pool threads are reused across records
             if parent_trace is not None:
-                tracer.provider.set_trace_entity(parent_trace)
+                recorder.set_trace_entity(parent_trace)
             return self._process_record(record)
 
         workers = min(self.max_workers, len(self.records))
@@ -109,7 +111,7 @@ class StageFailurePolicy:
             raise
 
     def _send_to_dlq(self, record: SQSRecord, reason: str) -> None:
-        attributes = {
+        attributes: dict[str, Any] = {
             name: {"DataType": "String", "StringValue": value["stringValue"]}
             for name, value in (record.raw_event.get("messageAttributes") or {}).items()
             if value.get("stringValue")

@@ -50,8 +50,8 @@ class _CappedRetry(Retry):
 
     def new(self, **kw: Any) -> _CappedRetry:
         retry = super().new(**kw)
-        retry.max_retry_after = self.max_retry_after  # type: ignore[attr-defined]
-        return retry  # type: ignore[return-value]
+        retry.max_retry_after = self.max_retry_after
+        return retry
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
@@ -29,19 +30,21 @@ def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
     try:
         return model.model_validate_json(record.body)
     except ValidationError as exc:
-        raise NonRetryableError(f"malformed {model.__name__} message: {exc.error_count()} errors") from exc
+        raise NonRetryableError(
+            f"malformed {model.__name__} message: {exc.error_count()} errors"
+        ) from exc
 
 
 def worker_handler(
     dependencies: Callable[[], tuple[ConcurrentBatchProcessor, StageFailurePolicy]],
     work: Callable[[SQSRecord], None],
-) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
     """The Lambda entry point of a worker: partial batch responses, one policy for failures."""
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         processor, policy = dependencies()
 
         def record_handler(record: SQSRecord) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,8 @@ class Synth:
 
     def path_of(self, logical_id: str) -> str:
         """`DataStores/EventsTable` for the events table: the construct path, stack-relative."""
-        path = self.raw["Resources"][logical_id].get("Metadata", {}).get("aws:cdk:path", logical_id)
+        metadata = self.raw["Resources"][logical_id].get("Metadata", {})
+        path = str(metadata.get("aws:cdk:path", logical_id))
         parts = path.split("/")[1:]
         if parts and parts[-1] == "Resource":
             parts = parts[:-1]
@@ -58,11 +58,11 @@ class Synth:
             logical_id, attribute = value["Fn::GetAtt"]
             return f"{self.path_of(logical_id)}.{attribute}"
         if "Ref" in value:
-            ref = value["Ref"]
+            ref = str(value["Ref"])
             return self.path_of(ref) if ref in self.raw["Resources"] else ref
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
-            return separator.join(self.render(part) for part in parts)
+            return str(separator).join(self.render(part) for part in parts)
         return json.dumps(value, sort_keys=True)
 
     def grants_of(self, function_path: str) -> set[tuple[str, str]]:
@@ -105,5 +105,5 @@ def synthesize(env: str, outdir: Path) -> Synth:
 
 
 @pytest.fixture(scope="session")
-def synths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Synth]]:
-    yield {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVS}
+def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVS}

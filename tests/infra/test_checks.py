@@ -44,8 +44,8 @@ def test_cfn_lint_finds_no_errors(synths: dict[str, Synth], env: str) -> None:
     assert errors == []
 
 
-def _run_app(context: dict[str, object]) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/tmp"}
+def _run_app(context: dict[str, object], outdir: Path) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
     return subprocess.run(  # noqa: S603 - our own app, fixed argv
         [sys.executable, str(ROOT / "app.py")],
         capture_output=True,
@@ -57,10 +57,13 @@ def _run_app(context: dict[str, object]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_an_unknown_env_fails_synth_with_one_clear_line() -> None:
-    result = _run_app({**cdk_context(), "env": "qa"})
+def test_an_unknown_env_fails_synth_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run_app({**cdk_context(), "env": "qa"}, tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: unknown environment 'qa': valid names are dev, prod, staging"
+    assert (
+        result.stderr.strip()
+        == "error: unknown environment 'qa': valid names are dev, prod, staging"
+    )
 
 
 def test_the_layer_is_built_for_lambda_arm64_without_docker(tmp_path: Path) -> None:

@@ -31,7 +31,12 @@ def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
 def test_every_resource_is_tagged_with_env_and_service(synth: Synth) -> None:
     # Stack tags reach every taggable resource at deploy time, CDK-internal ones included.
     assert synth.stack_tags == {"environment": synth.env, "service": "webhook-pipeline"}
-    taggable = ("AWS::Lambda::Function", "AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")
+    taggable = (
+        "AWS::Lambda::Function",
+        "AWS::SQS::Queue",
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+    )
     for resource_type in taggable:
         for logical_id, resource in synth.resources(resource_type).items():
             if synth.path_of(logical_id).startswith("Custom::"):
@@ -156,7 +161,10 @@ def test_each_function_role_has_exactly_its_grants(synth: Synth, path: str) -> N
     assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline
 
 
-@pytest.mark.parametrize(("queue", "function"), [("DownloadQueue", "download_worker"), ("ProcessingQueue", "processing_worker")])
+@pytest.mark.parametrize(
+    ("queue", "function"),
+    [("DownloadQueue", "download_worker"), ("ProcessingQueue", "processing_worker")],
+)
 def test_queues_have_encrypted_tls_only_dlqs_and_long_enough_visibility(
     synth: Synth, queue: str, function: str
 ) -> None:
@@ -205,7 +213,10 @@ def test_workers_poll_their_queue_with_partial_batch_responses(synth: Synth) -> 
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-@pytest.mark.parametrize(("table", "key", "ttl"), [("EventsTable", "event_id", "expires_at"), ("IdempotencyTable", "id", "expiration")])
+@pytest.mark.parametrize(
+    ("table", "key", "ttl"),
+    [("EventsTable", "event_id", "expires_at"), ("IdempotencyTable", "id", "expiration")],
+)
 def test_tables_are_on_demand_encrypted_with_ttl_and_env_protection(
     synth: Synth, table: str, key: str, ttl: str
 ) -> None:
@@ -233,7 +244,9 @@ def test_prod_retains_and_protects_dev_destroys(synths: dict[str, Synth]) -> Non
     assert not synths["prod"].resources("Custom::S3AutoDeleteObjects")
 
 
-def test_the_payload_bucket_is_private_versioned_encrypted_logged_and_tls_only(synth: Synth) -> None:
+def test_the_payload_bucket_is_private_versioned_encrypted_logged_and_tls_only(
+    synth: Synth,
+) -> None:
     config = settings(synth.env)
     bucket = synth.one("AWS::S3::Bucket", "DataStores/PayloadBucket")
     properties = bucket["Properties"]
@@ -256,7 +269,9 @@ def test_the_payload_bucket_is_private_versioned_encrypted_logged_and_tls_only(s
 
 def test_secrets_carry_the_configured_names(synth: Synth) -> None:
     config = settings(synth.env)
-    names = {s["Properties"]["Name"] for s in synth.resources("AWS::SecretsManager::Secret").values()}
+    names = {
+        s["Properties"]["Name"] for s in synth.resources("AWS::SecretsManager::Secret").values()
+    }
     assert names == {config.secret_names.webhook_signing, config.secret_names.marketplace_api_token}
 
 
@@ -297,7 +312,13 @@ def test_routes_and_their_authorization(
 
 def test_the_stack_is_named_after_the_env_and_exports_what_operators_need(synth: Synth) -> None:
     outputs: dict[str, Any] = synth.raw["Outputs"]
-    for name in ("ApiUrl", "EventsTableName", "PayloadBucketName", "DownloadDlqUrl", "ProcessingDlqUrl"):
+    for name in (
+        "ApiUrl",
+        "EventsTableName",
+        "PayloadBucketName",
+        "DownloadDlqUrl",
+        "ProcessingDlqUrl",
+    ):
         assert name in outputs
     synth.template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"Name": f"webhook-pipeline-{synth.env}"}

@@ -72,7 +72,9 @@ def test_without_x_request_id_the_api_gateway_request_id_is_the_correlation_id(
     from ingest.handler import handler
 
     body = order_webhook_body()
-    event = api_event("POST", PATH, body=body, headers=signed_headers(body, pipeline.signing_secret))
+    event = api_event(
+        "POST", PATH, body=body, headers=signed_headers(body, pipeline.signing_secret)
+    )
     response = handler(event, FakeLambdaContext())
     assert response_json(response)["request_id"] == event["requestContext"]["requestId"]
     attributes = queued(pipeline)[0]["MessageAttributes"]
@@ -154,7 +156,7 @@ def test_enqueue_failure_answers_503_and_the_retry_queues_the_event(
     assert failed["multiValueHeaders"]["Retry-After"] == ["5"]
     events = boto3.resource("dynamodb", region_name="us-east-1").Table("events").scan()["Items"]
     assert [e["status"] for e in events] == ["RECEIVED"]
-    event_id = events[0]["event_id"]
+    event_id = str(events[0]["event_id"])
 
     # When SQS is back and the sender retries the same delivery
     retried = post(body, headers)

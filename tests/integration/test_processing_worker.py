@@ -48,7 +48,9 @@ def test_processing_posts_the_internal_order_once_and_marks_processed(pipeline: 
 
 def test_unknown_jurisdiction_is_dead_lettered_naming_the_value(pipeline: Pipeline) -> None:
     pipeline.marketplace.script(
-        "GET", "/orders/QO-880088", StubResponse(200, marketplace_order("QO-880088", state="Atlantis"))
+        "GET",
+        "/orders/QO-880088",
+        StubResponse(200, marketplace_order("QO-880088", state="Atlantis")),
     )
     event_id = downloaded(pipeline, "QO-880088")
 
@@ -126,4 +128,7 @@ def test_a_malformed_message_is_dead_lettered(pipeline: Pipeline) -> None:
     assert process_all(pipeline) == (1, [])
 
     [dead] = receive(queue.dlq_url)
-    assert "malformed ProcessingRequested" in dead["MessageAttributes"]["failure_reason"]["StringValue"]
+    assert (
+        "malformed ProcessingRequested"
+        in dead["MessageAttributes"]["failure_reason"]["StringValue"]
+    )

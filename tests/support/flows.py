@@ -17,7 +17,9 @@ def accept_webhook(signing_secret: str, order_id: str) -> str:
     from ingest.handler import handler
 
     body = order_webhook_body(order_id)
-    event = api_event("POST", "/webhooks/qualia", body=body, headers=signed_headers(body, signing_secret))
+    event = api_event(
+        "POST", "/webhooks/qualia", body=body, headers=signed_headers(body, signing_secret)
+    )
     response = handler(event, FakeLambdaContext())
     assert response["statusCode"] == 202, response["body"]
     return str(response_json(response)["data"]["event_id"])

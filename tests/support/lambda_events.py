@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 512
-    timeout_seconds: int = 30
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "test"
 
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+class FakeLambdaContext(LambdaContext):
+    """What the Lambda runtime passes as `context`, with a fixed remaining time."""
 
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_seconds * 1000
+    def __init__(self, function_name: str = "test-function", timeout_seconds: int = 30) -> None:
+        self._function_name = function_name
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        )
+        self._memory_limit_in_mb = 512
+        self._aws_request_id = str(uuid.uuid4())
+        self._log_group_name = f"/aws/lambda/{function_name}"
+        self._log_stream_name = "test"
+        self._timeout_seconds = timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return self._timeout_seconds * 1000
 
 
 def api_event(

@@ -10,17 +10,18 @@ import boto3
 from tests.support.aws import REGION
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def receive(queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name=REGION)
-    return sqs.receive_message(
+    messages = sqs.receive_message(
         QueueUrl=queue_url,
         MaxNumberOfMessages=max_messages,
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
     ).get("Messages", [])
+    return [dict(message) for message in messages]
 
 
 def deliver_once(
@@ -34,7 +35,7 @@ def deliver_once(
     try:
         response = handler(sqs_event(messages, queue_arn), FakeLambdaContext())
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-    except Exception:
+    except Exception:  # noqa: BLE001 - any invocation error, as Lambda sees it
         # An invocation error leaves every message of the batch to reappear.
         failed = {message["MessageId"] for message in messages}
     sqs = boto3.client("sqs", region_name=REGION)

@@ -98,7 +98,7 @@ class StubServer:
                 request = RecordedRequest(
                     method=self.command,
                     path=self.path,
-                    headers={k: v for k, v in self.headers.items()},
+                    headers=dict(self.headers.items()),
                     body=self.rfile.read(length) if length else b"",
                 )
                 response = stub._answer(request)
@@ -116,7 +116,7 @@ class StubServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and went away: that is the test's point
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - http.server names
 
             def log_message(self, *_: Any) -> None:
                 return

@@ -57,7 +57,11 @@ def test_failures_are_reported_per_record() -> None:
         processor=ConcurrentBatchProcessor(max_workers=3),
         context=FakeLambdaContext(),
     )
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m1", "m3", "m5"]
+    assert sorted(str(f["itemIdentifier"]) for f in response["batchItemFailures"]) == [
+        "m1",
+        "m3",
+        "m5",
+    ]
 
 
 def test_a_batch_where_every_record_fails_lists_them_all_instead_of_raising() -> None:

@@ -127,9 +127,11 @@ def test_other_4xx_are_not_retried(server: StubServer, status: int) -> None:
     assert len(server.requests) == 1
 
 
-def test_post_with_an_idempotency_key_is_retried(server: StubServer, sleeps: _RecordedSleeps) -> None:
+def test_post_with_an_idempotency_key_is_retried(
+    server: StubServer, sleeps: _RecordedSleeps
+) -> None:
     server.script("POST", "/orders", StubResponse(503))
-    server.route("POST", "/orders", lambda r: StubResponse(201, {"id": "INT-1"}))
+    server.route("POST", "/orders", lambda _: StubResponse(201, {"id": "INT-1"}))
 
     response = client().request(
         "POST", f"{server.url}/orders", headers={"Idempotency-Key": "k"}, json_body={"a": 1}

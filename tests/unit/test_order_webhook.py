@@ -9,7 +9,11 @@ from pydantic import ValidationError
 
 from orders.webhook import OrderEventType, OrderWebhook
 
-VALID = {"order_id": "QO-123456", "event_type": "order.created", "timestamp": "2026-11-20T10:00:00Z"}
+VALID = {
+    "order_id": "QO-123456",
+    "event_type": "order.created",
+    "timestamp": "2026-11-20T10:00:00Z",
+}
 
 
 def errors_for(**changes: Any) -> set[str]:
