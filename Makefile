@@ -15,7 +15,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
 .PHONY: help install lint format typecheck test test-unit test-integration test-e2e test-infra \
-        synth deploy diff clean require-env
+        synth bootstrap deploy diff clean require-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>
 
 require-env:
 	@test -n "$(ENV)" || { echo "error: ENV is required: make $(MAKECMDGOALS) ENV=dev|staging|prod" >&2; exit 2; }
+
+bootstrap: install require-env ## Prepare an account/region for CDK once: make bootstrap ENV=prod
+	$(CDK) bootstrap $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)
 
 deploy: install require-env ## Deploy one env: make deploy ENV=prod
 	$(CDK) deploy $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV) --require-approval broadening
