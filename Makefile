@@ -54,10 +54,13 @@ test-e2e: install
 test-infra: install
 	$(VENV)/bin/pytest tests/infra
 
-synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>
+synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn-lint them
 	@for env in $(SYNTH_ENVS); do \
-	  echo "== synth $$env"; \
+	  echo "== synth $$env (cdk-nag AwsSolutions runs as a validation plugin)"; \
 	  $(CDK) synth $(CDK_FLAGS) --quiet --context env=$$env --output cdk.out/$$env || exit 1; \
+	  echo "== cfn-lint $$env"; \
+	  $(VENV)/bin/cfn-lint --non-zero-exit-code error --format parseable \
+	    cdk.out/$$env/WebhookPipeline-$$env.template.json || exit 1; \
 	done
 
 require-env:

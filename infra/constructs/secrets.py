@@ -19,32 +19,34 @@ class PipelineSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
-        # Alphanumeric, 48 characters: a valid base64 key, usable as `whsec_<value>` by senders.
-        self.webhook_signing = secretsmanager.Secret(
-            self,
+        self.webhook_signing = self._secret(
             "WebhookSigningSecret",
-            secret_name=env.secret_names.webhook_signing,
-            description=(
-                "Standard Webhooks signing secret(s) for the marketplace's order webhooks: one "
-                "or more whitespace-separated keys, newest first, during a rotation"
-            ),
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, include_space=False, password_length=48
-            ),
-            removal_policy=removal,
+            env.secret_names.webhook_signing,
+            "Standard Webhooks signing secret(s) for the marketplace's order webhooks: one or "
+            "more whitespace-separated keys, newest first, during a rotation",
+            removal,
         )
-        self.marketplace_api_token = secretsmanager.Secret(
-            self,
+        self.marketplace_api_token = self._secret(
             "MarketplaceApiToken",
-            secret_name=env.secret_names.marketplace_api_token,
-            description=(
-                "Bearer token for the marketplace API. Generated as a placeholder: set the real "
-                "token with `aws secretsmanager put-secret-value` before sending traffic"
-            ),
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, include_space=False, password_length=48
-            ),
-            removal_policy=removal,
+            env.secret_names.marketplace_api_token,
+            "Bearer token for the marketplace API. Generated as a placeholder: set the real "
+            "token with `aws secretsmanager put-secret-value` before sending traffic",
+            removal,
         )
         for secret in (self.webhook_signing, self.marketplace_api_token):
             acknowledge(secret, "AwsSolutions-SMG4", _NO_ROTATION)
+
+    def _secret(
+        self, construct_id: str, name: str, description: str, removal: RemovalPolicy
+    ) -> secretsmanager.Secret:
+        # Alphanumeric, 48 characters: also a valid base64 key, usable as `whsec_<value>`.
+        return secretsmanager.Secret(
+            self,
+            construct_id,
+            secret_name=name,
+            description=description,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=48
+            ),
+            removal_policy=removal,
+        )

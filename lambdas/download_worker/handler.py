@@ -12,15 +12,20 @@ from orders.clients import MarketplaceClient
 from orders.messages import DownloadRequested, ProcessingRequested
 from orders.payload_store import PayloadStore, payload_key
 from shared import aws_clients
-from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy, trace_attributes
+from shared.batch import trace_attributes
 from shared.errors import NonRetryableError
-from shared.event_store import EventStatus, EventStore
-from shared.http_client import HttpClient
+from shared.event_store import EventStatus
 from shared.metrics import count
 from shared.observability import logger, tracer
 from shared.secrets import get_secret
 from shared.settings import get_settings
-from shared.worker import WorkerSettings, parse_message, worker_handler
+from shared.worker import (
+    StageRuntime,
+    WorkerSettings,
+    parse_message,
+    stage_runtime,
+    worker_handler,
+)
 
 STAGE = "download"
 _ALREADY_DONE = frozenset({EventStatus.DOWNLOADED.value, EventStatus.PROCESSED.value})
@@ -38,35 +43,29 @@ class DownloadSettings(WorkerSettings):
 @dataclass(frozen=True)
 class _Dependencies:
     settings: DownloadSettings
-    events: EventStore
+    stage: StageRuntime
     payloads: PayloadStore
     marketplace: MarketplaceClient
-    processor: ConcurrentBatchProcessor
-    policy: StageFailurePolicy
 
 
 @lru_cache(maxsize=1)
 def _deps() -> _Dependencies:
     settings = get_settings(DownloadSettings)
-    events = EventStore(settings.events_table_name, settings.event_ttl_days)
-    http = HttpClient(settings.http_client)
+    stage = stage_runtime(
+        settings,
+        stage=STAGE,
+        dlq_url=settings.download_dlq_url,
+        max_receive_count=settings.download_max_receive_count,
+        dead_letter_metric="OrderDeadLettered",
+    )
     return _Dependencies(
         settings=settings,
-        events=events,
+        stage=stage,
         payloads=PayloadStore(settings.payload_bucket_name),
         marketplace=MarketplaceClient(
-            http,
+            stage.http,
             settings.marketplace_api_base_url,
             lambda force: get_secret(settings.marketplace_token_secret_name, force_fetch=force),
-        ),
-        # One thread per pooled connection: more would only wait for a connection.
-        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
-        policy=StageFailurePolicy(
-            stage=STAGE,
-            dlq_url=settings.download_dlq_url,
-            max_receive_count=settings.download_max_receive_count,
-            events=events,
-            dead_letter_metric="OrderDeadLettered",
         ),
     )
 
@@ -75,7 +74,7 @@ def _deps() -> _Dependencies:
 def download(record: SQSRecord) -> None:
     deps = _deps()
     message = parse_message(DownloadRequested, record)
-    event = deps.events.get(message.event_id)
+    event = deps.stage.events.get(message.event_id)
     if event is None:
         raise NonRetryableError(f"event {message.event_id} is not in the events table")
     if event["status"] in _ALREADY_DONE:
@@ -105,7 +104,7 @@ def download(record: SQSRecord) -> None:
         MessageAttributes=trace_attributes(message.event_id, message.correlation_id),
     )
     # The status is written last: if anything above fails, the redelivery does it all again.
-    deps.events.transition(
+    deps.stage.events.transition(
         message.event_id,
         EventStatus.DOWNLOADED,
         attributes={
@@ -118,4 +117,4 @@ def download(record: SQSRecord) -> None:
     logger.info("order downloaded", extra={"s3_key": stored.key, "bytes": len(raw)})
 
 
-handler = worker_handler(lambda: (_deps().processor, _deps().policy), download)
+handler = worker_handler(lambda: _deps().stage, download)

@@ -14,14 +14,18 @@ from orders.marketplace import MarketplaceOrder
 from orders.messages import ProcessingRequested
 from orders.payload_store import PayloadStore
 from orders.transform import OrderTransformError, to_internal_order
-from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
 from shared.errors import NonRetryableError
-from shared.event_store import EventStatus, EventStore
-from shared.http_client import HttpClient
+from shared.event_store import EventStatus
 from shared.metrics import count
 from shared.observability import logger, tracer
 from shared.settings import get_settings
-from shared.worker import WorkerSettings, parse_message, worker_handler
+from shared.worker import (
+    StageRuntime,
+    WorkerSettings,
+    parse_message,
+    stage_runtime,
+    worker_handler,
+)
 
 STAGE = "processing"
 
@@ -35,30 +39,25 @@ class ProcessingSettings(WorkerSettings):
 
 @dataclass(frozen=True)
 class _Dependencies:
-    events: EventStore
+    stage: StageRuntime
     payloads: PayloadStore
     internal_api: InternalOrdersClient
-    processor: ConcurrentBatchProcessor
-    policy: StageFailurePolicy
 
 
 @lru_cache(maxsize=1)
 def _deps() -> _Dependencies:
     settings = get_settings(ProcessingSettings)
-    events = EventStore(settings.events_table_name, settings.event_ttl_days)
-    http = HttpClient(settings.http_client)
+    stage = stage_runtime(
+        settings,
+        stage=STAGE,
+        dlq_url=settings.processing_dlq_url,
+        max_receive_count=settings.processing_max_receive_count,
+        dead_letter_metric="OrderDeadLettered",
+    )
     return _Dependencies(
-        events=events,
+        stage=stage,
         payloads=PayloadStore(settings.payload_bucket_name),
-        internal_api=InternalOrdersClient(http, settings.internal_api_base_url),
-        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
-        policy=StageFailurePolicy(
-            stage=STAGE,
-            dlq_url=settings.processing_dlq_url,
-            max_receive_count=settings.processing_max_receive_count,
-            events=events,
-            dead_letter_metric="OrderDeadLettered",
-        ),
+        internal_api=InternalOrdersClient(stage.http, settings.internal_api_base_url),
     )
 
 
@@ -66,7 +65,7 @@ def _deps() -> _Dependencies:
 def process(record: SQSRecord) -> None:
     deps = _deps()
     message = parse_message(ProcessingRequested, record)
-    event = deps.events.get(message.event_id)
+    event = deps.stage.events.get(message.event_id)
     if event is None:
         raise NonRetryableError(f"event {message.event_id} is not in the events table")
     if event["status"] == EventStatus.PROCESSED.value:
@@ -87,11 +86,11 @@ def process(record: SQSRecord) -> None:
         raise NonRetryableError(str(exc)) from exc
 
     internal_id = deps.internal_api.create_order(internal, idempotency_key=message.event_id)
-    deps.events.transition(
+    deps.stage.events.transition(
         message.event_id, EventStatus.PROCESSED, attributes={"internal_order_id": internal_id}
     )
     count("OrderProcessed")
     logger.info("order processed", extra={"internal_order_id": internal_id})
 
 
-handler = worker_handler(lambda: (_deps().processor, _deps().policy), process)
+handler = worker_handler(lambda: _deps().stage, process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -13,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
 from shared.errors import NonRetryableError
-from shared.http_client import HttpClientSettings
+from shared.event_store import EventStore
+from shared.http_client import HttpClient, HttpClientSettings
 from shared.observability import logger, metrics, tracer
 from shared.settings import FunctionSettings
 
@@ -23,6 +25,41 @@ MessageT = TypeVar("MessageT", bound=BaseModel)
 class WorkerSettings(FunctionSettings):
     event_ttl_days: int = 365
     http_client: HttpClientSettings = HttpClientSettings()
+
+
+@dataclass(frozen=True)
+class StageRuntime:
+    """What one worker stage holds per container: its adapters, processor and failure policy."""
+
+    events: EventStore
+    http: HttpClient
+    processor: ConcurrentBatchProcessor
+    policy: StageFailurePolicy
+
+
+def stage_runtime(
+    settings: WorkerSettings,
+    *,
+    stage: str,
+    dlq_url: str,
+    max_receive_count: int,
+    dead_letter_metric: str,
+) -> StageRuntime:
+    events = EventStore(settings.events_table_name, settings.event_ttl_days)
+    http = HttpClient(settings.http_client)
+    return StageRuntime(
+        events=events,
+        http=http,
+        # One thread per pooled connection: more would only wait for a connection.
+        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
+        policy=StageFailurePolicy(
+            stage=stage,
+            dlq_url=dlq_url,
+            max_receive_count=max_receive_count,
+            events=events,
+            dead_letter_metric=dead_letter_metric,
+        ),
+    )
 
 
 def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
@@ -36,7 +73,7 @@ def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
 
 
 def worker_handler(
-    dependencies: Callable[[], tuple[ConcurrentBatchProcessor, StageFailurePolicy]],
+    runtime: Callable[[], StageRuntime],
     work: Callable[[SQSRecord], None],
 ) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
     """The Lambda entry point of a worker: partial batch responses, one policy for failures."""
@@ -45,13 +82,13 @@ def worker_handler(
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        processor, policy = dependencies()
+        stage = runtime()
 
         def record_handler(record: SQSRecord) -> None:
-            policy.run(record, work)
+            stage.policy.run(record, work)
 
         return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+            event=event, record_handler=record_handler, processor=stage.processor, context=context
         )
 
     return handler
