@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from tests.support.aws import Resources, create_resources, function_environment
 from tests.support.orders import marketplace_order
@@ -74,9 +77,24 @@ def _accept_order(request: RecordedRequest) -> StubResponse:
     return StubResponse(201, {"id": f"INT-{key[:8]}"})
 
 
+def _serialise_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each conditional write atomically; moto's in-process backend checks the
+    condition and writes without a lock, so two threads can both pass. Give it the guarantee."""
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+
+
 @pytest.fixture
 def pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     """moto with the pipeline's resources, stub marketplace and internal APIs, env vars set."""
+    _serialise_dynamodb_writes(monkeypatch)
     signing_secret = new_secret()
     with mock_aws(), StubServer() as marketplace, StubServer() as internal_api:
         resources = create_resources(signing_secret, MARKETPLACE_TOKEN)

@@ -11,6 +11,7 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
@@ -137,7 +138,7 @@ def receive_order_webhook() -> Response[str]:
     )
     try:
         result = idempotent_accept()(delivery=delivery)
-    except IdempotencyAlreadyInProgressError as exc:
+    except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
         raise ApiError(
             HTTPStatus.CONFLICT,
             ErrorCode.CONFLICT,
