@@ -32,6 +32,14 @@ _ACCESS_LOG_FORMAT = {
     "xrayTraceId": apigw.AccessLogField.context_xray_trace_id(),
 }
 
+# Errors API Gateway answers itself (throttled, missing auth, integration timeout...) use the
+# handlers' envelope too; the code is the gateway's response type, e.g. THROTTLED.
+GATEWAY_ERROR_TEMPLATE = (
+    '{"status": "failure", "data": null, "error": {"code": "$context.error.responseType", '
+    '"message": $context.error.messageString, "details": null}, '
+    '"request_id": "$context.requestId"}'
+)
+
 
 class RestApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
@@ -58,6 +66,15 @@ class RestApi(Construct):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
             ),
         )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                templates={"application/json": GATEWAY_ERROR_TEMPLATE},
+            )
         self.validator = self.api.add_request_validator(
             "Validator", validate_request_parameters=True, validate_request_body=True
         )

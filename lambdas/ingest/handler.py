@@ -15,6 +15,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ingest.intake import IDEMPOTENCY, Delivery, EnqueueError, IngestSettings, idempotent_accept
@@ -36,11 +38,21 @@ from shared.settings import get_settings
 from shared.signatures import SignatureError, parse_secrets, verify_signature
 
 app = create_resolver()
+RETRY_AFTER_SECONDS = 5
 
 
 def _reject(reason: str, error: ApiError) -> ApiError:
     count("WebhookRejected", reason=reason)
     return error
+
+
+def _unavailable(message: str) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        message,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _raw_body() -> bytes:
@@ -88,9 +100,12 @@ def receive_order_webhook() -> Response[str]:
             ),
         )
     try:
-        verify_signature(
-            body, event.headers, parse_secrets(get_secret(settings.webhook_secret_name))
-        )
+        secrets = parse_secrets(get_secret(settings.webhook_secret_name))
+    except GetParameterError as exc:
+        logger.exception("signing secret unavailable; asking the sender to retry")
+        raise _unavailable("the webhook cannot be verified right now; retry the delivery") from exc
+    try:
+        verify_signature(body, event.headers, secrets)
     except SignatureError as exc:
         raise _reject(
             "signature",
@@ -154,14 +169,10 @@ def receive_order_webhook() -> Response[str]:
                 "this webhook-id was already delivered with a different body",
             ),
         ) from exc
-    except (EnqueueError, IdempotencyPersistenceLayerError) as exc:
+    except (EnqueueError, IdempotencyPersistenceLayerError, BotoCoreError, ClientError) as exc:
+        # Nothing was acknowledged: the sender's retry records and queues the event.
         logger.exception("event not queued; asking the sender to retry")
-        raise ApiError(
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            ErrorCode.SERVICE_UNAVAILABLE,
-            "the event could not be queued; retry the delivery",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise _unavailable("the event could not be queued; retry the delivery") from exc
 
     logger.append_keys(event_id=result["event_id"])
     tracer.put_annotation("event_id", result["event_id"])

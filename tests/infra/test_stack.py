@@ -326,3 +326,24 @@ def test_the_stack_is_named_after_the_env_and_exports_what_operators_need(synth:
     # Four pipeline functions, plus CDK's auto-delete provider where buckets are disposable.
     auto_delete = 0 if settings(synth.env).retain_data else 1
     synth.template.resource_count_is("AWS::Lambda::Function", 4 + auto_delete)
+
+
+def test_errors_from_api_gateway_itself_use_the_envelope(synth: Synth) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synth.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        template = response["ResponseTemplates"]["application/json"]
+        rendered = (
+            template.replace("$context.error.responseType", "THROTTLED")
+            .replace("$context.error.messageString", '"Too Many Requests"')
+            .replace("$context.requestId", "abc-123")
+        )
+        assert json.loads(rendered) == {
+            "status": "failure",
+            "data": None,
+            "error": {"code": "THROTTLED", "message": "Too Many Requests", "details": None},
+            "request_id": "abc-123",
+        }

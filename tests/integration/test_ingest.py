@@ -283,3 +283,43 @@ def test_unknown_route_is_404_in_the_envelope(pipeline: Pipeline) -> None:
     response = handler(api_event("GET", "/nope", headers={}), FakeLambdaContext())
     assert response["statusCode"] == 404
     assert response_json(response)["error"]["code"] == "NOT_FOUND"
+
+
+def test_secrets_manager_down_is_503_so_the_sender_retries(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import aws_clients
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalServiceError"}}, "GetSecretValue")
+
+    body = order_webhook_body()
+    with monkeypatch.context() as patch:
+        patch.setattr(aws_clients.secretsmanager(), "get_secret_value", refuse)
+        response = post(body, signed_headers(body, pipeline.signing_secret))
+
+    assert response["statusCode"] == 503
+    assert response_json(response)["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert queued(pipeline) == []
+
+
+def test_events_table_down_is_503_and_nothing_is_acknowledged(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import aws_clients
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
+
+    body = order_webhook_body()
+    headers = signed_headers(body, pipeline.signing_secret)
+    with monkeypatch.context() as patch:
+        # The events table goes through the resource's client; Powertools has its own client.
+        patch.setattr(aws_clients.dynamodb().meta.client, "put_item", refuse)
+        response = post(body, headers)
+    assert response["statusCode"] == 503
+
+    # And the sender's retry, once DynamoDB is back, is accepted (not a duplicate)
+    retried = post(body, headers)
+    assert retried["statusCode"] == 202
+    assert response_json(retried)["data"]["duplicate"] is False
