@@ -5,10 +5,19 @@ Constructs receive these typed settings and never read CDK context themselves.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENVIRONMENTS_CONTEXT_KEY = "webhook-pipeline:environments"
 ENV_CONTEXT_KEY = "env"
@@ -80,6 +89,16 @@ class HttpClientSettings(_Strict):
     max_retry_after_seconds: float = Field(ge=0, le=60)
     pool_size: int = Field(ge=1, le=100)
 
+    @property
+    def worst_case_call_seconds(self) -> float:
+        """The longest one call can take: every attempt timing out, every pause at its maximum
+        (urllib3 backs off factor * 2 ** (n - 1); a Retry-After is capped)."""
+        attempts = self.max_retries + 1
+        longest_backoff = self.backoff_factor_seconds * 2 ** max(0, self.max_retries - 1)
+        pause = max(self.max_retry_after_seconds, longest_backoff)
+        per_attempt = self.connect_timeout_seconds + self.read_timeout_seconds
+        return attempts * per_attempt + self.max_retries * pause
+
 
 class Functions(_Strict):
     ingest: FunctionSettings
@@ -133,6 +152,25 @@ class EnvironmentSettings(_Strict):
         if value is not None and not _EMAIL.match(value):
             raise ValueError("must be an email address")
         return value
+
+    @model_validator(mode="after")
+    def _workers_finish_their_batch_in_time(self) -> EnvironmentSettings:
+        """A worker that times out fails its whole batch: the HTTP retries for every record of
+        a batch (run `pool_size` at a time) must fit in 80% of the worker's timeout."""
+        for worker, queue in (
+            ("download_worker", self.queues.download),
+            ("processing_worker", self.queues.processing),
+        ):
+            timeout = getattr(self.functions, worker).timeout_seconds
+            rounds = math.ceil(queue.batch_size / self.http.pool_size)
+            needed = rounds * self.http.worst_case_call_seconds
+            if needed > 0.8 * timeout:
+                raise ValueError(
+                    f"functions.{worker}.timeout_seconds ({timeout}) is too short for the http "
+                    f"retry budget: a batch can need {needed:.0f}s; raise the timeout or lower "
+                    "http timeouts/retries"
+                )
+        return self
 
     @property
     def stack_name(self) -> str:

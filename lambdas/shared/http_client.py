@@ -21,15 +21,15 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class HttpClientSettings(BaseModel):
-    """Read from HTTP_* environment variables by each function's settings model."""
+    """The HTTP_CLIENT env var (JSON) of a worker; the stack writes it from cdk.json `http`."""
 
     model_config = ConfigDict(frozen=True)
 
-    connect_timeout_seconds: float = Field(default=3.05, gt=0)
-    read_timeout_seconds: float = Field(default=10.0, gt=0)
-    max_retries: int = Field(default=3, ge=0)
+    connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    read_timeout_seconds: float = Field(default=8.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
     backoff_factor_seconds: float = Field(default=0.5, ge=0)
-    max_retry_after_seconds: float = Field(default=10.0, ge=0)
+    max_retry_after_seconds: float = Field(default=5.0, ge=0)
     pool_size: int = Field(default=10, ge=1)
 
 

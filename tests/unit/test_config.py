@@ -47,6 +47,16 @@ def test_an_unknown_env_fails_with_one_line_listing_the_valid_names() -> None:
     assert "\n" not in message
 
 
+def test_a_worker_timeout_shorter_than_its_http_retry_budget_is_refused() -> None:
+    # Given 3 attempts of (2 + 8)s and 2 pauses of 5s: 40s per call, in one round of 10
+    envs = json.loads(json.dumps(environments()))
+    envs["prod"]["functions"]["download_worker"]["timeout_seconds"] = 45
+    with pytest.raises(ConfigError, match=r"download_worker.timeout_seconds \(45\) is too short"):
+        load_settings(envs, "prod")
+    envs["prod"]["functions"]["download_worker"]["timeout_seconds"] = 50
+    assert load_settings(envs, "prod").http.worst_case_call_seconds == 40
+
+
 @pytest.mark.parametrize(
     ("path", "value", "fragment"),
     [
