@@ -94,7 +94,7 @@ class HttpClientSettings(_Strict):
         """The longest one call can take: every attempt timing out, every pause at its maximum
         (urllib3 backs off factor * 2 ** (n - 1); a Retry-After is capped)."""
         attempts = self.max_retries + 1
-        longest_backoff = self.backoff_factor_seconds * 2 ** max(0, self.max_retries - 1)
+        longest_backoff = self.backoff_factor_seconds * float(2 ** max(0, self.max_retries - 1))
         pause = max(self.max_retry_after_seconds, longest_backoff)
         per_attempt = self.connect_timeout_seconds + self.read_timeout_seconds
         return attempts * per_attempt + self.max_retries * pause
