@@ -31,10 +31,10 @@ os.environ.pop("AWS_PROFILE", None)
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
+from local.http_stub import RecordedRequest, StubResponse, StubServer
 from tests.support.aws import Resources, create_resources, function_environment
 from tests.support.orders import marketplace_order
 from tests.support.signing import new_secret
-from tests.support.stub_server import RecordedRequest, StubResponse, StubServer
 
 MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 

@@ -7,12 +7,12 @@ import json
 
 import boto3
 
+from local.http_stub import StubResponse
 from tests.conftest import MARKETPLACE_TOKEN, Pipeline
 from tests.support.aws import MAX_RECEIVE_COUNT, REGION
 from tests.support.flows import accept_webhook, event_item, history, run_download
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 from tests.support.pump import receive
-from tests.support.stub_server import StubResponse
 
 
 def test_download_stores_the_raw_order_with_its_checksum_and_queues_processing(

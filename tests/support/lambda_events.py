@@ -1,4 +1,4 @@
-"""Lambda inputs as AWS builds them: API Gateway REST proxy events, SQS events, a context."""
+"""Lambda inputs for handler tests: the runtime's event builders with test defaults."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from local import lambda_events
+
+REGION = "us-east-1"
+
 
 class FakeLambdaContext(LambdaContext):
     """What the Lambda runtime passes as `context`, with a fixed remaining time."""
@@ -16,7 +20,7 @@ class FakeLambdaContext(LambdaContext):
         self._function_name = function_name
         self._function_version = "$LATEST"
         self._invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+            f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}"
         )
         self._memory_limit_in_mb = 512
         self._aws_request_id = str(uuid.uuid4())
@@ -38,67 +42,22 @@ def api_event(
     path_parameters: dict[str, str] | None = None,
     source_ip: str = "203.0.113.10",
 ) -> dict[str, Any]:
-    text = body.decode() if isinstance(body, bytes) else body
-    all_headers = headers or {}
-    return {
-        "resource": resource or path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": path_parameters,
-        "stageVariables": None,
-        "body": text,
-        "isBase64Encoded": False,
-        "requestContext": {
-            "resourcePath": resource or path,
-            "httpMethod": method,
-            "path": f"/dev{path}",
-            "stage": "dev",
-            "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": source_ip},
-            "accountId": "123456789012",
-            "apiId": "local",
-        },
-    }
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    return lambda_events.api_gateway_event(
+        method=method,
+        path=path,
+        resource=resource or path,
+        stage="dev",
+        headers=list((headers or {}).items()),
+        query=[],
+        path_parameters=path_parameters,
+        body=raw,
+        source_ip=source_ip,
+    )
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """An SQS event from messages as `receive_message` returns them (all attributes asked)."""
-    records = []
-    for message in messages:
-        attributes = message.get("Attributes", {})
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
-                    "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-                    "ApproximateFirstReceiveTimestamp": attributes.get(
-                        "ApproximateFirstReceiveTimestamp", "0"
-                    ),
-                },
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "dataType": value.get("DataType", "String"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-        )
-    return {"Records": records}
+    return lambda_events.sqs_event(messages, queue_arn, REGION)
 
 
 def response_json(response: dict[str, Any]) -> Any:

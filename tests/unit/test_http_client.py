@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 import urllib3.util.retry
 
+from local.http_stub import StubResponse, StubServer
 from shared.errors import NonRetryableError, RetryableError
 from shared.http_client import HttpClient, HttpClientSettings, HttpStatusError
-from tests.support.stub_server import StubResponse, StubServer
 
 
 class _RecordedSleeps:

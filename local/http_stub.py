@@ -1,4 +1,6 @@
-"""A scriptable HTTP peer on 127.0.0.1: answers by route, records every request it gets."""
+"""A scriptable HTTP server on 127.0.0.1: answers by route, records every request it gets.
+
+The base of the local stand-ins for external APIs, and of the tests' HTTP peers."""
 
 from __future__ import annotations
 
@@ -74,6 +76,10 @@ class StubServer:
         """Answer the next requests with `responses` in order, before the routes."""
         self._scripts.append((method, re.compile(pattern), list(responses)))
 
+    def intercept(self, request: RecordedRequest) -> StubResponse | None:  # noqa: ARG002
+        """Subclasses may answer before the routes (fault injection); None lets them answer."""
+        return None
+
     def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
         regex = re.compile(pattern)
         return [r for r in self.requests if r.method == method and regex.fullmatch(r.path)]
@@ -84,6 +90,9 @@ class StubServer:
             for method, pattern, queued in self._scripts:
                 if queued and method == request.method and pattern.fullmatch(request.path):
                     return queued.pop(0)
+        intercepted = self.intercept(request)
+        if intercepted is not None:
+            return intercepted
         for method, pattern, responder in self._routes:
             if method == request.method and pattern.fullmatch(request.path):
                 return responder(request)

@@ -1,0 +1,152 @@
+"""SQS event source mappings, polled as Lambda polls them.
+
+Batch size and batching window come from the mapping, receives use long polling, and with
+`ReportBatchItemFailures` the records the function did not report are deleted. A failed record
+(or every record of a failed invoke) is made visible again after `retry_delay` seconds: on AWS it
+waits out the queue's visibility timeout (6 minutes for the dev workers), which would make a local
+demo of retries take minutes. Dead-lettering stays moto's redrive policy's job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from local.functions import FunctionWorker, InvocationError
+from local.lambda_events import sqs_event
+
+log = logging.getLogger("local.event_sources")
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    function_logical_id: str
+    queue_logical_id: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    batching_window_seconds: int
+    report_batch_item_failures: bool
+
+
+def mappings_from(template: Any) -> list[EventSourceMapping]:
+    mappings = []
+    for resource in template.resources("AWS::Lambda::EventSourceMapping").values():
+        properties = resource["Properties"]
+        if properties.get("Enabled") is False:
+            continue
+        function_id = properties["FunctionName"]["Ref"]
+        queue_id = properties["EventSourceArn"]["Fn::GetAtt"][0]
+        queue = template.physical[queue_id]
+        mappings.append(
+            EventSourceMapping(
+                function_logical_id=function_id,
+                queue_logical_id=queue_id,
+                queue_url=queue.ref,
+                queue_arn=queue.attributes["Arn"],
+                batch_size=int(properties.get("BatchSize", 10)),
+                batching_window_seconds=int(properties.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in properties.get("FunctionResponseTypes", []),
+            )
+        )
+    return mappings
+
+
+class QueuePoller:
+    def __init__(
+        self,
+        mapping: EventSourceMapping,
+        function: FunctionWorker,
+        sqs: Any,
+        *,
+        region: str,
+        retry_delay_seconds: int,
+    ) -> None:
+        self.mapping = mapping
+        self._function = function
+        self._sqs = sqs
+        self._region = region
+        self._retry_delay = retry_delay_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"poller:{mapping.queue_logical_id}", daemon=True
+        )
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._collect()
+                if messages:
+                    self._deliver(messages)
+            except Exception:  # keep polling, as Lambda's pollers do
+                if not self._stop.is_set():
+                    log.exception("poller %s failed; retrying", self.mapping.queue_logical_id)
+                    time.sleep(1)
+
+    def _collect(self) -> list[dict[str, Any]]:
+        """Up to `batch_size` messages, waiting at most the batching window once one arrived."""
+        messages: list[dict[str, Any]] = []
+        window_ends: float | None = None
+        while len(messages) < self.mapping.batch_size and not self._stop.is_set():
+            remaining = 1.0 if window_ends is None else window_ends - time.monotonic()
+            if remaining <= 0:
+                break
+            received = self._sqs.receive_message(
+                QueueUrl=self.mapping.queue_url,
+                MaxNumberOfMessages=min(10, self.mapping.batch_size - len(messages)),
+                WaitTimeSeconds=1 if window_ends is None else 0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if received:
+                messages.extend(received)
+                if window_ends is None:
+                    window_ends = time.monotonic() + self.mapping.batching_window_seconds
+            elif window_ends is None:
+                return []
+            else:
+                time.sleep(min(0.1, max(0.0, window_ends - time.monotonic())))
+        return messages
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        self.batches += 1
+        event = sqs_event(messages, self.mapping.queue_arn, self._region)
+        ids = {m["MessageId"] for m in messages}
+        try:
+            response = self._function.invoke(event)
+            failed = set()
+            if self.mapping.report_batch_item_failures and isinstance(response, dict):
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
+                if not failed <= ids:
+                    failed = ids  # Lambda treats an unknown identifier as a failed batch
+        except InvocationError as exc:
+            log.warning("%s: invoke failed (%s)", self.mapping.function_logical_id, exc)
+            failed = ids
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self._sqs.delete_message_batch(
+                QueueUrl=self.mapping.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        for message in messages:
+            if message["MessageId"] in failed:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self.mapping.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_delay,
+                )

@@ -1,0 +1,194 @@
+"""Local stand-ins for the external APIs, with fault rules so demos and tests can script failures.
+
+- Marketplace API: `GET /orders/{QO-id}` serves a realistic order, the same for the same id;
+  `PUT /_orders/{QO-id}` replaces the document served for that id.
+- Internal orders API: `POST /orders` answers an internal id (the same id again for a repeated
+  `Idempotency-Key`), and `GET /_received` lists every delivery with its key.
+- Both: `POST /_faults` adds a rule, `GET /_faults` lists them, `DELETE /_faults` clears them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from local.http_stub import RecordedRequest, StubResponse, StubServer
+
+CONTROL_PREFIX = "/_"
+
+
+class FaultRule(BaseModel):
+    """Answer matching requests with `status` (or stall `timeout_seconds`, then 504)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="regular expression matched against the whole path")
+    method: str | None = None
+    status: int | None = Field(default=None, ge=400, le=599)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+    probability: float = Field(default=1.0, gt=0, le=1)
+    count: int | None = Field(default=None, ge=1, description="apply this many times, then stop")
+    retry_after: str | None = None
+
+    @model_validator(mode="after")
+    def _status_or_timeout(self) -> FaultRule:
+        if (self.status is None) == (self.timeout_seconds is None):
+            raise ValueError("give exactly one of status or timeout_seconds")
+        re.compile(self.path)
+        return self
+
+    def response(self) -> StubResponse:
+        headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+        if self.timeout_seconds is not None:
+            return StubResponse(504, {"error": "injected timeout"}, headers, self.timeout_seconds)
+        return StubResponse(self.status or 500, {"error": "injected fault"}, headers)
+
+
+class PeerServer(StubServer):
+    """A stub server whose fault rules are managed over HTTP."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        self._faults: list[FaultRule] = []
+        self._fault_lock = threading.Lock()
+        self._random = random.Random(seed)
+        self.route("POST", r"/_faults", self._add_fault)
+        self.route("GET", r"/_faults", lambda _: StubResponse(200, self._fault_list()))
+        self.route("DELETE", r"/_faults", self._clear_faults)
+
+    def add_fault(self, rule: FaultRule) -> None:
+        with self._fault_lock:
+            self._faults.append(rule)
+
+    def intercept(self, request: RecordedRequest) -> StubResponse | None:
+        path = request.path.split("?", 1)[0]
+        if path.startswith(CONTROL_PREFIX):
+            return None
+        with self._fault_lock:
+            for rule in self._faults:
+                if rule.method and rule.method.upper() != request.method:
+                    continue
+                if not re.fullmatch(rule.path, path):
+                    continue
+                if rule.probability < 1 and self._random.random() >= rule.probability:
+                    continue
+                if rule.count is not None:
+                    rule.count -= 1
+                    if rule.count == 0:
+                        self._faults.remove(rule)
+                return rule.response()
+        return None
+
+    def _add_fault(self, request: RecordedRequest) -> StubResponse:
+        try:
+            rule = FaultRule.model_validate_json(request.body)
+        except (ValidationError, ValueError) as exc:
+            return StubResponse(400, {"error": str(exc)})
+        self.add_fault(rule)
+        return StubResponse(201, rule.model_dump(exclude_none=True))
+
+    def _fault_list(self) -> list[dict[str, Any]]:
+        with self._fault_lock:
+            return [rule.model_dump(exclude_none=True) for rule in self._faults]
+
+    def _clear_faults(self, _: RecordedRequest) -> StubResponse:
+        with self._fault_lock:
+            self._faults.clear()
+        return StubResponse(204)
+
+
+_STATES = (
+    "Texas", "California", "New York", "FL", "il", "Washington", "District of Columbia",
+    "Puerto Rico", "ohio", "GA", "Colorado", "Arizona",
+)  # fmt: skip
+_PRODUCTS = (("title_search", "Full title search"), ("closing", "Closing services"))
+_STREETS = ("Congress Ave", "Market St", "Main St", "Peachtree St", "Pine St", "Elm St")
+_PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra")
+
+
+def marketplace_order(order_id: str) -> dict[str, Any]:
+    """A realistic order document, deterministic for `order_id` (states vary in spelling and
+    case, as the real marketplace's do)."""
+    seed = int(hashlib.sha256(order_id.encode()).hexdigest()[:12], 16)
+    pick = random.Random(seed)
+    created = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=pick.randrange(30 * 24 * 60))
+    product_code, product_name = pick.choice(_PRODUCTS)
+    buyer, seller = pick.sample(_PEOPLE, 2)
+    return {
+        "id": order_id,
+        "orderNumber": f"{created:%Y}-{order_id[3:]}",
+        "status": "ready_for_download",
+        "createdAt": created.isoformat().replace("+00:00", "Z"),
+        "product": {"code": product_code, "name": product_name},
+        "property": {
+            "address": {
+                "line1": f"{pick.randrange(1, 9999)} {pick.choice(_STREETS)}",
+                "line2": None,
+                "city": "Springfield",
+                "state": pick.choice(_STATES),
+                "postalCode": f"{pick.randrange(10000, 99999)}",
+                "county": "Greene",
+            },
+            "parcelNumber": f"{pick.randrange(1000, 9999)}-{pick.randrange(100, 999)}",
+        },
+        "parties": [{"role": "Buyer", "name": buyer}, {"role": "Seller", "name": seller}],
+        "fees": [
+            {"description": "Search fee", "amount": f"{pick.randrange(50, 400)}.00"},
+            {"description": "Recording", "amount": f"{pick.randrange(10, 90)}.50"},
+        ],
+        "dueDate": (created + timedelta(days=14)).date().isoformat(),
+    }
+
+
+class MarketplaceApi(PeerServer):
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+        self._overrides: dict[str, Any] = {}
+        self.route("GET", r"/orders/(QO-\d+)", self._get_order)
+        self.route("PUT", r"/_orders/(QO-\d+)", self._override)
+
+    def _get_order(self, request: RecordedRequest) -> StubResponse:
+        if request.headers.get("Authorization") != f"Bearer {self._token}":
+            return StubResponse(401, {"error": "invalid or missing bearer token"})
+        order_id = request.path.rsplit("/", 1)[-1]
+        return StubResponse(200, self._overrides.get(order_id) or marketplace_order(order_id))
+
+    def _override(self, request: RecordedRequest) -> StubResponse:
+        order_id = request.path.rsplit("/", 1)[-1]
+        self._overrides[order_id] = json.loads(request.body)
+        return StubResponse(204)
+
+
+class InternalOrdersApi(PeerServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids: dict[str, str] = {}
+        self.received: list[dict[str, Any]] = []
+        self.route("POST", r"/orders", self._create)
+        self.route("GET", r"/_received", lambda _: StubResponse(200, self.received))
+
+    def _create(self, request: RecordedRequest) -> StubResponse:
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return StubResponse(400, {"error": "Idempotency-Key is required"})
+        try:
+            order = json.loads(request.body)
+        except ValueError:
+            return StubResponse(400, {"error": "body is not JSON"})
+        with self._fault_lock:
+            replay = key in self._ids
+            internal_id = self._ids.setdefault(key, f"INT-{len(self._ids) + 1:06d}")
+            self.received.append(
+                {"idempotency_key": key, "id": internal_id, "replay": replay, "at": time.time(),
+                 "order": order}
+            )  # fmt: skip
+        return StubResponse(200 if replay else 201, {"id": internal_id})

@@ -1,0 +1,321 @@
+"""The whole dev stack on one machine, from its synthesized template.
+
+`LocalRuntime` synthesizes (or reads) the template, starts moto server on a free loopback port,
+provisions the template's queues, tables, buckets and secrets, starts the external API stand-ins,
+one process per Python function, one poller per SQS event source mapping and the REST API, then
+writes `.local/runtime.json` so scripts and tests can find it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from infra.config import load_settings
+from local.api_gateway import LocalApi, routes_from
+from local.event_sources import QueuePoller, mappings_from
+from local.function_host import FunctionSpec
+from local.functions import FunctionWorker
+from local.peers import InternalOrdersApi, MarketplaceApi
+from local.provision import Provisioned, provision
+from local.template import StackTemplate
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = ROOT / ".local"
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+log = logging.getLogger("local")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RuntimeOptions:
+    env: str = "dev"
+    cdk_out: Path | None = None
+    state_dir: Path = STATE_DIR
+    retry_delay_seconds: int = 1
+
+
+@dataclass
+class _Parts:
+    moto: subprocess.Popen[bytes] | None = None
+    peers: list[Any] = field(default_factory=list)
+    functions: dict[str, FunctionWorker] = field(default_factory=dict)
+    pollers: list[QueuePoller] = field(default_factory=list)
+    api: LocalApi | None = None
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions | None = None) -> None:
+        self.options = options or RuntimeOptions()
+        self.state_file = self.options.state_dir / "runtime.json"
+        self.parts = _Parts()
+        self._template: StackTemplate | None = None
+        self._provisioned: Provisioned | None = None
+        self.moto_endpoint = ""
+        self.marketplace: MarketplaceApi | None = None
+        self.internal_api: InternalOrdersApi | None = None
+        self.signing_secrets: list[str] = []
+
+    @property
+    def template(self) -> StackTemplate:
+        if self._template is None:
+            raise RuntimeError("the local runtime is not started")
+        return self._template
+
+    @property
+    def provisioned(self) -> Provisioned:
+        if self._provisioned is None:
+            raise RuntimeError("the local runtime is not started")
+        return self._provisioned
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        state_dir = self.options.state_dir
+        (state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self._template = self._load_template(state_dir)
+        for kind, paths in self.template.not_emulated().items():
+            log.info("not emulated: %s (%d): %s", kind, len(paths), ", ".join(paths))
+        self._start_moto(state_dir)
+        self._provisioned = provision(self.template, self.client)
+        settings = load_settings(self._environments(), self.options.env)
+        secrets = self.provisioned.secret_values
+        self.marketplace = MarketplaceApi(secrets[settings.secret_names.marketplace_api_token])
+        self.internal_api = InternalOrdersApi()
+        for peer in (self.marketplace, self.internal_api):
+            peer.__enter__()
+            self.parts.peers.append(peer)
+        signing = secrets[settings.secret_names.webhook_signing]
+        self.signing_secrets = [
+            s if s.startswith("whsec_") else f"whsec_{s}" for s in signing.split()
+        ]
+        overrides = {
+            str(settings.marketplace_api_base_url).rstrip("/"): self.marketplace.url,
+            str(settings.internal_api_base_url).rstrip("/"): self.internal_api.url,
+        }
+        self._start_functions(overrides, state_dir / "logs")
+        self._start_pollers()
+        names = {self.template.physical[i].ref: i for i in self.parts.functions}
+        self.parts.api = LocalApi(
+            self.template, routes_from(self.template, names), self.parts.functions
+        )
+        self.parts.api.start()
+        self.write_state()
+
+    def stop(self) -> None:
+        for poller in self.parts.pollers:
+            poller.stop()
+        if self.parts.api is not None:
+            self.parts.api.stop()
+        with ThreadPoolExecutor(max_workers=max(1, len(self.parts.functions))) as pool:
+            list(pool.map(lambda worker: worker.stop(), self.parts.functions.values()))
+        for peer in self.parts.peers:
+            peer.__exit__(None, None, None)
+        if self.parts.moto is not None:
+            self.parts.moto.terminate()
+            try:
+                self.parts.moto.wait(10)
+            except subprocess.TimeoutExpired:
+                self.parts.moto.kill()
+        self.parts = _Parts()
+        self.state_file.unlink(missing_ok=True)
+
+    # -- what scripts and tests use ------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.moto_endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    @property
+    def api_url(self) -> str:
+        return self.parts.api.url if self.parts.api else ""
+
+    def function(self, construct_path_part: str) -> FunctionWorker:
+        """The worker of the function whose construct path contains `construct_path_part`."""
+        for logical_id, worker in self.parts.functions.items():
+            if f"/{construct_path_part}/" in self.template.path_of(logical_id):
+                return worker
+        raise KeyError(construct_path_part)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "ready": True,
+            "stack": self.template.stack_name,
+            "region": REGION,
+            "api_url": self.api_url,
+            "moto_endpoint": self.moto_endpoint,
+            "signing_secrets": self.signing_secrets,
+            "marketplace_url": self.marketplace.url if self.marketplace else "",
+            "internal_api_url": self.internal_api.url if self.internal_api else "",
+            "functions": {
+                worker.spec.name: {
+                    "path": self.template.path_of(logical_id),
+                    "pid": worker.pid,
+                    "restarts": worker.restarts,
+                    "log": str(worker.spec.log_file),
+                }
+                for logical_id, worker in self.parts.functions.items()
+            },
+            "queues": {self.template.path_of(i): url for i, url in self.provisioned.queues.items()},
+            "dead_letter_queues": {
+                self.template.path_of(i): url
+                for i, url in self.provisioned.dead_letter_queues.items()
+            },
+            "tables": {self.template.path_of(i): n for i, n in self.provisioned.tables.items()},
+            "buckets": {self.template.path_of(i): n for i, n in self.provisioned.buckets.items()},
+            "not_emulated": self.template.not_emulated(),
+        }
+
+    def write_state(self) -> None:
+        self.state_file.write_text(json.dumps(self.state(), indent=2))
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _environments(self) -> Any:
+        return json.loads((ROOT / "cdk.json").read_text())["context"][
+            "webhook-pipeline:environments"
+        ]
+
+    def _load_template(self, state_dir: Path) -> StackTemplate:
+        cdk_out = self.options.cdk_out
+        if cdk_out is None:
+            cdk_out = state_dir / "cdk.out"
+            started = time.monotonic()
+            result = subprocess.run(  # noqa: S603 - our own module, fixed argv
+                [sys.executable, "-m", "local.synth", str(cdk_out), self.options.env],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"synth failed:\n{result.stderr[-3000:]}")
+            log.info("synthesized %s in %.1fs", cdk_out, time.monotonic() - started)
+        stack = load_settings(self._environments(), self.options.env).stack_name
+        return StackTemplate.load(cdk_out, stack, REGION)
+
+    def _start_moto(self, state_dir: Path) -> None:
+        port = free_port()
+        self.moto_endpoint = f"http://127.0.0.1:{port}"
+        with open(state_dir / "logs" / "moto.log", "ab") as output:
+            self.parts.moto = subprocess.Popen(  # noqa: S603 - moto's own server module
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.moto_endpoint}/moto-api/", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                if self.parts.moto.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"moto server did not start on {self.moto_endpoint}")
+
+    def _function_spec(
+        self, logical_id: str, overrides: dict[str, str], logs: Path
+    ) -> FunctionSpec:
+        resource = self.template.raw["Resources"][logical_id]
+        properties = resource["Properties"]
+        name = self.template.physical[logical_id].ref
+        variables = self.template.resolve(properties.get("Environment", {}).get("Variables", {}))
+        for key, value in variables.items():
+            for remote, local in overrides.items():
+                if isinstance(value, str) and value.rstrip("/").startswith(remote):
+                    variables[key] = local + value.rstrip("/")[len(remote) :]
+        logging_config = properties.get("LoggingConfig", {})
+        environment = {
+            **{k: str(v) for k, v in variables.items()},
+            # What Lambda's runtime adds, pointed at the local emulator.
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.moto_endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_FORMAT": logging_config.get("LogFormat", "Text"),
+            "AWS_LAMBDA_LOG_LEVEL": logging_config.get("ApplicationLogLevel", "INFO"),
+            "LAMBDA_TASK_ROOT": str(self.template.asset_dir(logical_id)),
+            "LOCAL_FUNCTION_ARN": self.template.physical[logical_id].attributes["Arn"],
+            # No X-Ray daemon locally.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "TZ": "UTC",
+        }
+        return FunctionSpec(
+            logical_id=logical_id,
+            name=name,
+            handler=properties["Handler"],
+            code_dir=self.template.asset_dir(logical_id),
+            environment=environment,
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            log_file=logs / f"{name}.log",
+        )
+
+    def _start_functions(self, overrides: dict[str, str], logs: Path) -> None:
+        specs = [
+            self._function_spec(logical_id, overrides, logs)
+            for logical_id in self.template.resources("AWS::Lambda::Function")
+            if self.template.is_python_function(logical_id)
+        ]
+        workers = [FunctionWorker(spec) for spec in specs]
+        with ThreadPoolExecutor(max_workers=len(workers) or 1) as pool:
+            list(pool.map(lambda worker: worker.start(), workers))
+        self.parts.functions = {w.spec.logical_id: w for w in workers}
+
+    def _start_pollers(self) -> None:
+        sqs = self.client("sqs")
+        for mapping in mappings_from(self.template):
+            poller = QueuePoller(
+                mapping,
+                self.parts.functions[mapping.function_logical_id],
+                sqs,
+                region=REGION,
+                retry_delay_seconds=self.options.retry_delay_seconds,
+            )
+            poller.start()
+            self.parts.pollers.append(poller)
