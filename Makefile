@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
-.PHONY: help install lint format typecheck test test-unit test-integration test-e2e test-infra \
+.PHONY: help install demo local send lint format typecheck test test-unit test-integration test-e2e test-infra \
         synth bootstrap deploy diff clean require-env
 
 help: ## List the targets
@@ -30,6 +30,16 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and install the pinned Python and npm dependencies
+
+demo: install ## Run the whole pipeline locally on a scripted mix of webhooks, report, stop
+	$(PY) -m local demo
+
+local: install ## Start the whole pipeline locally and stay up (Ctrl-C stops it)
+	$(PY) -m local run
+
+send: install ## Sign FILE with Standard Webhooks and POST it: make send FILE=x.json [URL=...]
+	@test -n "$(FILE)" || { echo "error: FILE is required: make send FILE=docs/examples/order-webhook.json" >&2; exit 2; }
+	$(PY) -m local send $(FILE) $(if $(URL),--url $(URL)) $(if $(SECRET),--secret $(SECRET))
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -76,4 +86,4 @@ diff: install require-env ## Show what a deploy would change: make diff ENV=prod
 	$(CDK) diff $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)
 
 clean: ## Remove build output (not the installs)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .local .pytest_cache .mypy_cache .ruff_cache

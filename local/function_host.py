@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -49,6 +50,8 @@ class LocalContext:
 
 def serve(connection: Connection, spec: FunctionSpec) -> None:
     """The child: set up as Lambda's init phase does, then answer invokes until told to stop."""
+    # Ctrl-C in the terminal reaches the whole process group: the runtime stops us in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     log = open(spec.log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)

@@ -55,6 +55,14 @@ class FunctionWorker:
             raise RuntimeError(f"{self.spec.name} failed to initialise:\n{detail}")
         self._process, self._connection = process, parent
 
+    def ensure_running(self) -> bool:
+        """Restart the process if it died while idle; True when it did."""
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                return False
+            self._restart()
+            return True
+
     def stop(self) -> None:
         with self._lock:
             self._stop_process()

@@ -8,9 +8,11 @@ writes `.local/runtime.json` so scripts and tests can find it.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +44,13 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "local",
 }
 log = logging.getLogger("local")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the runtime dies, however it dies (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -78,6 +87,7 @@ class LocalRuntime:
         self.marketplace: MarketplaceApi | None = None
         self.internal_api: InternalOrdersApi | None = None
         self.signing_secrets: list[str] = []
+        self._pids: dict[str, int | None] = {}
 
     @property
     def template(self) -> StackTemplate:
@@ -206,6 +216,19 @@ class LocalRuntime:
             "not_emulated": self.template.not_emulated(),
         }
 
+    def heal(self) -> bool:
+        """Restart any function process that died while idle, and keep runtime.json's pids
+        current (a crash during an invoke restarts the process at once). True on a change."""
+        for worker in self.parts.functions.values():
+            if worker.ensure_running():
+                log.warning("%s: execution environment died; restarted", worker.spec.name)
+        pids = {name: worker.pid for name, worker in self.parts.functions.items()}
+        if pids == self._pids:
+            return False
+        self._pids = pids
+        self.write_state()
+        return True
+
     def write_state(self) -> None:
         self.state_file.write_text(json.dumps(self.state(), indent=2))
 
@@ -242,6 +265,7 @@ class LocalRuntime:
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

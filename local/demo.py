@@ -1,0 +1,192 @@
+"""`make demo`: the whole pipeline on this machine, driven through a scripted mix of webhooks.
+
+Valid orders, a duplicate delivery, a bad signature, an invalid body, an order whose download
+fails twice before it succeeds, and an order with an unknown jurisdiction (dead-lettered). Prints
+progress, then a table of expected and actual outcomes and the DLQ depths; exits 0 only if every
+outcome matched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from local.peers import FaultRule, marketplace_order
+from local.runtime import LocalRuntime, RuntimeOptions
+from local.send import http_request, post, signed_headers
+
+TERMINAL = frozenset({"PROCESSED", "DEAD_LETTERED"})
+WAIT_SECONDS = 60
+
+
+@dataclass
+class Case:
+    label: str
+    expected_http: int
+    expected_status: str  # final event status, or "-" when no event must exist
+    body: bytes
+    headers: dict[str, str]
+    http: int = 0
+    event_id: str | None = None
+    sent_at: float = 0.0
+    done_at: float | None = None
+    status: str = "-"
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        return self.http == self.expected_http and self.status == self.expected_status
+
+
+def _order(order_id: str) -> bytes:
+    return json.dumps(
+        {
+            "order_id": order_id,
+            "event_type": "order.ready_for_download",
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+
+
+def _cases(runtime: LocalRuntime) -> list[Case]:
+    secret = runtime.signing_secrets[0]
+
+    def signed(body: bytes, webhook_id: str | None = None) -> dict[str, str]:
+        return signed_headers(body, secret, webhook_id)
+
+    valid = [_order(f"QO-71000{n}") for n in (1, 2, 3)]
+    first_headers = signed(valid[0])
+    invalid = json.dumps({"order_id": "QO-1", "event_type": "order.shipped"}).encode()
+    unsigned, flaky, atlantis = _order("QO-710004"), _order("QO-710005"), _order("QO-710006")
+    wrong_secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTI="
+    return [
+        Case("valid order QO-710001", 202, "PROCESSED", valid[0], first_headers),
+        Case("valid order QO-710002", 202, "PROCESSED", valid[1], signed(valid[1])),
+        Case("valid order QO-710003", 202, "PROCESSED", valid[2], signed(valid[2])),
+        Case("duplicate of QO-710001", 200, "PROCESSED", valid[0], first_headers),
+        Case("bad signature", 401, "-", unsigned, signed_headers(unsigned, wrong_secret)),
+        Case("invalid body", 400, "-", invalid, signed(invalid)),
+        Case("download fails twice, then ok", 202, "PROCESSED", flaky, signed(flaky)),
+        Case("unknown jurisdiction", 202, "DEAD_LETTERED", atlantis, signed(atlantis)),
+    ]
+
+
+def _script_failures(runtime: LocalRuntime) -> None:
+    marketplace = runtime.marketplace
+    if marketplace is None:
+        raise RuntimeError("runtime not started")
+    # Each SQS delivery makes 1 + max_retries HTTP attempts: fail two whole deliveries.
+    worker = runtime.function("DownloadWorker")
+    attempts = 1 + int(json.loads(worker.spec.environment["HTTP_CLIENT"])["max_retries"])
+    marketplace.add_fault(
+        FaultRule(path="/orders/QO-710005", method="GET", status=503, count=2 * attempts)
+    )
+    status, text = http_request(
+        "PUT",
+        f"{marketplace.url}/_orders/QO-710006",
+        json.dumps(_atlantis_order("QO-710006")).encode(),
+        {"Content-Type": "application/json"},
+    )
+    if status != 204:
+        raise RuntimeError(f"the marketplace stand-in refused the override: {status} {text}")
+
+
+def _atlantis_order(order_id: str) -> dict[str, Any]:
+    document = marketplace_order(order_id)
+    document["property"]["address"]["state"] = "Atlantis"
+    return document
+
+
+def _events_api(runtime: LocalRuntime, event_id: str) -> dict[str, Any]:
+    """The event as operators see it: GET /events/{event_id} on the local API."""
+    status, text = http_request("GET", f"{runtime.api_url}events/{event_id}", None, {})
+    return dict(json.loads(text)["data"]) if status == 200 else {}
+
+
+def run_demo(options: RuntimeOptions) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
+    started = time.monotonic()
+    print("starting the local runtime (synth, moto, functions, pollers, API)...", flush=True)
+    with LocalRuntime(options) as runtime:
+        print(f"up in {time.monotonic() - started:.1f}s at {runtime.api_url}", flush=True)
+        _script_failures(runtime)
+        cases = _cases(runtime)
+        for case in cases:
+            case.sent_at = time.monotonic()
+            case.http, text = post(f"{runtime.api_url}webhooks/qualia", case.body, case.headers)
+            data = json.loads(text).get("data") or {}
+            case.event_id = data.get("event_id")
+            print(f"  sent {case.label:<32} HTTP {case.http}", flush=True)
+        _follow(runtime, cases)
+        _report(runtime, cases)
+        ok = all(case.matched for case in cases) and _dlq_depths_match(runtime)
+    print(
+        f"\n{'all outcomes matched' if ok else 'MISMATCH'}; total {time.monotonic() - started:.1f}s"
+    )
+    return 0 if ok else 1
+
+
+def _follow(runtime: LocalRuntime, cases: list[Case]) -> None:
+    tracked = [c for c in cases if c.event_id]
+    deadline = time.monotonic() + WAIT_SECONDS
+    last = ""
+    while time.monotonic() < deadline:
+        for case in tracked:
+            if case.done_at is not None:
+                continue
+            event = _events_api(runtime, str(case.event_id))
+            case.status = event.get("status", "-")
+            case.stages = [entry["status"] for entry in event.get("status_history", [])]
+            if case.status in TERMINAL:
+                case.done_at = time.monotonic()
+        counts: dict[str, int] = {}
+        for case in {c.event_id: c for c in tracked}.values():
+            counts[case.status] = counts.get(case.status, 0) + 1
+        line = "  ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+        if line != last:
+            print(f"  [{time.monotonic() - tracked[0].sent_at:5.1f}s] {line}", flush=True)
+            last = line
+        if all(c.done_at is not None for c in tracked):
+            return
+        time.sleep(0.3)
+
+
+def _report(runtime: LocalRuntime, cases: list[Case]) -> None:
+    header = (
+        f"{'scenario':<32} {'expected':<18} {'HTTP':>4}  {'event':<8} {'final status':<14} "
+        f"{'time':>6}  stages"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for case in cases:
+        expected = f"{case.expected_http} {case.expected_status}"
+        took = f"{case.done_at - case.sent_at:5.1f}s" if case.done_at else "     -"
+        mark = "ok" if case.matched else "MISMATCH"
+        print(
+            f"{case.label:<32} {expected:<18} {case.http:>4}  {(case.event_id or '-')[:8]:<8} "
+            f"{case.status:<14} {took:>6}  {' > '.join(case.stages) or '-'}  {mark}"
+        )
+    print("\ndead-letter queues:")
+    for path, depth in _dlq_depths(runtime).items():
+        print(f"  {path:<40} {depth}")
+
+
+def _dlq_depths(runtime: LocalRuntime) -> dict[str, int]:
+    sqs = runtime.client("sqs")
+    depths = {}
+    for logical_id, url in runtime.provisioned.dead_letter_queues.items():
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        path = runtime.template.path_of(logical_id).split("/", 1)[1].removesuffix("/Resource")
+        depths[path] = int(attributes["ApproximateNumberOfMessages"])
+    return depths
+
+
+def _dlq_depths_match(runtime: LocalRuntime) -> bool:
+    depths = _dlq_depths(runtime)
+    expected = {path: (1 if path.startswith("ProcessingQueue/") else 0) for path in depths}
+    return depths == expected
