@@ -18,7 +18,9 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    options = RuntimeOptions(cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay)
+    options = RuntimeOptions(
+        cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay, state_dir=args.state_dir
+    )
     with LocalRuntime(options) as runtime:
         state = runtime.state()
         print(
@@ -32,7 +34,7 @@ Webhook Pipeline (local, {state["stack"]}) is up. Ctrl-C stops everything.
   marketplace API    {state["marketplace_url"]}   (POST /_faults to inject failures)
   internal API       {state["internal_api_url"]}   (GET /_received lists deliveries)
   state              {runtime.state_file}
-  function logs      {STATE_DIR / "logs"}/
+  function logs      {args.state_dir / "logs"}/
 Try: make send FILE=docs/examples/order-webhook.json
 """,
             flush=True,
@@ -46,7 +48,11 @@ Try: make send FILE=docs/examples/order-webhook.json
 def _demo(args: argparse.Namespace) -> int:
     from local.demo import run_demo
 
-    return run_demo(RuntimeOptions(cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay))
+    return run_demo(
+        RuntimeOptions(
+            cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay, state_dir=args.state_dir
+        )
+    )
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -74,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--cdk-out", type=Path, help="use this synthesized cdk.out")
         command.add_argument(
             "--retry-delay", type=int, default=1, help="seconds before a failed record reappears"
+        )
+        command.add_argument(
+            "--state-dir", type=Path, default=STATE_DIR, help="runtime.json, logs, cdk.out"
         )
         command.set_defaults(handler=handler)
     send = commands.add_parser(

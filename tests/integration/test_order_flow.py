@@ -1,4 +1,4 @@
-"""A signed webhook through ingest → download → processing, on moto with local HTTP peers."""
+"""A signed webhook through ingest → download → processing handlers, on in-process moto."""
 
 from __future__ import annotations
 
