@@ -42,7 +42,10 @@ class FaultRule(BaseModel):
     def _status_or_timeout(self) -> FaultRule:
         if (self.status is None) == (self.timeout_seconds is None):
             raise ValueError("give exactly one of status or timeout_seconds")
-        re.compile(self.path)
+        try:
+            re.compile(self.path)
+        except re.error as exc:
+            raise ValueError(f"path is not a regular expression: {exc}") from exc
         return self
 
     def response(self) -> StubResponse:

@@ -194,3 +194,32 @@ def test_a_function_process_killed_mid_batch_loses_no_event(runtime: dict[str, A
     [after] = [f for f in restarted.values() if "/DownloadWorker/" in f["path"]]
     assert after["pid"] != worker["pid"]
     assert after["restarts"] >= 1
+
+
+def test_retries_running_out_end_in_the_dlq_through_the_redrive_policy(
+    runtime: dict[str, Any],
+) -> None:
+    # Given the marketplace fails this order on every attempt (3 deliveries x 3 HTTP attempts)
+    add_fault(runtime, path="/orders/QO-800020", method="GET", status=503, count=50)
+    _, answer = deliver(runtime, order_webhook_body("QO-800020"))
+    event_id = answer["data"]["event_id"]
+
+    # When SQS has delivered it maxReceiveCount (3 in dev) times
+    final = wait_until_terminal(runtime, event_id)
+
+    # Then the event is DEAD_LETTERED on the last receive and moto moves the message to the DLQ
+    assert final["status"] == "DEAD_LETTERED"
+    assert final["dead_letter"]["reason"].startswith("retries exhausted after 3 attempts")
+    dlq = runtime["dead_letter_queues"]["WebhookPipeline-dev/DownloadQueue/Dlq/Resource"]
+    deadline = time.monotonic() + 15
+    moved: list[str] = []
+    while not moved and time.monotonic() < deadline:
+        messages = (
+            sqs(runtime)
+            .receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            .get("Messages", [])
+        )
+        moved = [m["Body"] for m in messages if event_id in m["Body"]]
+        time.sleep(0.5)
+    assert moved, "the redrive policy did not move the message to the download DLQ"
+    http_request("DELETE", runtime["marketplace_url"] + "/_faults", None, {})
