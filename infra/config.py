@@ -100,6 +100,18 @@ class HttpClientSettings(_Strict):
         return attempts * per_attempt + self.max_retries * pause
 
 
+class AlarmSettings(_Strict):
+    """Thresholds for paging alarms. In dev, `actions_enabled: false` keeps alarms quiet."""
+
+    actions_enabled: bool
+    api_5xx_rate_percent: float = Field(gt=0, le=100)
+    api_p99_latency_ms: int = Field(ge=50, le=29000)
+    function_error_rate_percent: float = Field(gt=0, le=100)
+    function_duration_ratio: float = Field(gt=0, le=1, description="p99 / timeout")
+    queue_oldest_message_seconds: int = Field(ge=60)
+    queue_max_depth: int = Field(ge=1)
+
+
 class Functions(_Strict):
     ingest: FunctionSettings
     download_worker: FunctionSettings
@@ -134,6 +146,8 @@ class EnvironmentSettings(_Strict):
     api: ApiSettings
     http: HttpClientSettings
     alarm_email: str | None = None
+    alarms: AlarmSettings
+    runbook_url: HttpUrl
     marketplace_api_base_url: HttpUrl
     internal_api_base_url: HttpUrl
     secret_names: SecretNames

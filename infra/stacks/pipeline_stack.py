@@ -12,6 +12,7 @@ from infra.config import EnvironmentSettings
 from infra.constructs import grants
 from infra.constructs.data_stores import DataStores
 from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.nag import acknowledge
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.queue_with_dlq import QueueWithDlq
@@ -157,6 +158,9 @@ class WebhookPipelineStack(Stack):
             request_parameters={"method.request.path.event_id": True},
         )
 
+        # Last: it watches every function, queue and table built above.
+        self.monitoring = PipelineMonitoring(self, "Monitoring", env=env, api=api)
+
         self._acknowledge_payload_prefix(stores.payload_bucket)
         self._outputs(api, stores, secrets, download_queue, processing_queue)
 
@@ -187,6 +191,7 @@ class WebhookPipelineStack(Stack):
             "ProcessingDlqUrl": processing_queue.dlq.queue_url,
             "WebhookSigningSecretName": secrets.webhook_signing.secret_name,
             "MarketplaceApiTokenSecretName": secrets.marketplace_api_token.secret_name,
+            "AlarmTopicArn": self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

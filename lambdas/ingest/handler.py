@@ -43,6 +43,7 @@ RETRY_AFTER_SECONDS = 5
 
 def _reject(reason: str, error: ApiError) -> ApiError:
     count("WebhookRejected", reason=reason)
+    logger.info("webhook rejected", extra={"reason": reason, "error_code": str(error.code)})
     return error
 
 
