@@ -116,7 +116,7 @@ class Functions(_Strict):
     ingest: FunctionSettings
     download_worker: FunctionSettings
     processing_worker: FunctionSettings
-    events_api: FunctionSettings
+    ops_api: FunctionSettings
 
 
 class Queues(_Strict):

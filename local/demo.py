@@ -101,7 +101,7 @@ def _atlantis_order(order_id: str) -> dict[str, Any]:
     return document
 
 
-def _events_api(runtime: LocalRuntime, event_id: str) -> dict[str, Any]:
+def _get_event(runtime: LocalRuntime, event_id: str) -> dict[str, Any]:
     """The event as operators see it: GET /events/{event_id} on the local API."""
     status, text = http_request("GET", f"{runtime.api_url}events/{event_id}", None, {})
     return dict(json.loads(text)["data"]) if status == 200 else {}
@@ -138,7 +138,7 @@ def _follow(runtime: LocalRuntime, cases: list[Case]) -> None:
         for case in tracked:
             if case.done_at is not None:
                 continue
-            event = _events_api(runtime, str(case.event_id))
+            event = _get_event(runtime, str(case.event_id))
             case.status = event.get("status", "-")
             case.stages = [entry["status"] for entry in event.get("status_history", [])]
             if case.status in TERMINAL:

@@ -262,7 +262,7 @@ class LocalRuntime:
         self.moto_endpoint = f"http://127.0.0.1:{port}"
         with open(state_dir / "logs" / "moto.log", "ab") as output:
             self.parts.moto = subprocess.Popen(  # noqa: S603 - moto's own server module
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                [sys.executable, "-m", "local.moto_extensions", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,

@@ -32,18 +32,21 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from local.http_stub import RecordedRequest, StubResponse, StubServer
+from local.moto_extensions import apply as extend_moto
 from tests.support.aws import Resources, create_resources, function_environment
 from tests.support.orders import marketplace_order
 from tests.support.signing import new_secret
 
+extend_moto()  # SQS message move tasks (native DLQ redrive), which moto lacks
 MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 
 
 def cold_start() -> None:
     """Forget every per-container cache, as a new Lambda execution environment would."""
     from download_worker import handler as download_handler
-    from events_api import handler as events_handler
     from ingest import intake
+    from ops_api import handler as events_handler
+    from ops_api import operations as ops_operations
     from processing_worker import handler as processing_handler
     from shared import aws_clients, secrets
     from shared.settings import get_settings
@@ -55,6 +58,7 @@ def cold_start() -> None:
     download_handler._deps.cache_clear()
     processing_handler._deps.cache_clear()
     events_handler._events.cache_clear()
+    ops_operations._health_clients.cache_clear()
 
 
 @dataclass

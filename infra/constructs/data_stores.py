@@ -11,6 +11,8 @@ from infra.config import EnvironmentSettings
 from infra.constructs.nag import acknowledge
 
 NONCURRENT_VERSION_DAYS = 30
+STATUS_INDEX = "by-status"
+PIPELINE_INDEX = "by-pipeline"
 ACCESS_LOG_DAYS = 90
 
 
@@ -20,6 +22,16 @@ class DataStores(Construct):
         self._env = env
         removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
         self.events_table = self._table("EventsTable", "event_id", "expires_at", removal)
+        # Operators list events newest first by status or by pipeline: queries, never scans.
+        for index, partition in ((STATUS_INDEX, "status"), (PIPELINE_INDEX, "pipeline")):
+            self.events_table.add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(
+                    name=partition, type=dynamodb.AttributeType.STRING
+                ),
+                sort_key=dynamodb.Attribute(name="received_at", type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
         # Powertools Idempotency's own schema: partition key `id`, TTL attribute `expiration`.
         self.idempotency_table = self._table("IdempotencyTable", "id", "expiration", removal)
         self.access_logs_bucket = self._access_logs_bucket(removal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags
@@ -10,7 +11,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs import grants
-from infra.constructs.data_stores import DataStores
+from infra.constructs.data_stores import PIPELINE_INDEX, STATUS_INDEX, DataStores
 from infra.constructs.lambda_runtime import LambdaRuntime
 from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.nag import acknowledge
@@ -128,17 +129,40 @@ class WebhookPipelineStack(Stack):
             stores.payload_bucket, processing.role, PAYLOAD_PREFIX, "GetObject", "GetObjectVersion"
         )
 
-        events_api = PipelineFunction(
+        stage_queues = {
+            pair.node.id.removesuffix("Queue").lower(): pair
+            for pair in self.node.find_all()
+            if isinstance(pair, QueueWithDlq)
+        }
+        ops_api = PipelineFunction(
             self,
-            "EventsApi",
-            handler="events_api.handler.handler",
-            description="GET /events/{event_id} for operators",
-            function=env.functions.events_api,
+            "OpsApi",
+            handler="ops_api.handler.handler",
+            description="Operator endpoints: events, stats, health, DLQ redrive, replay",
+            function=env.functions.ops_api,
             env=env,
             runtime=runtime,
-            environment=common,
+            environment={
+                **common,
+                "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
+                "QUEUES": Stack.of(self).to_json_string(
+                    {
+                        stage: {
+                            "url": pair.queue.queue_url,
+                            "arn": pair.queue.queue_arn,
+                            "dlq_url": pair.dlq.queue_url,
+                            "dlq_arn": pair.dlq.queue_arn,
+                        }
+                        for stage, pair in stage_queues.items()
+                    }
+                ),
+            },
         )
-        grants.table_actions(stores.events_table, events_api.role, "GetItem")
+        grants.table_actions(stores.events_table, ops_api.role, "GetItem", "UpdateItem")
+        grants.query_indexes(stores.events_table, ops_api.role, STATUS_INDEX, PIPELINE_INDEX)
+        grants.bucket_listing(stores.payload_bucket, ops_api.role)
+        for pair in stage_queues.values():
+            grants.operate_queue(pair, ops_api.role)
 
         api.route(
             "POST",
@@ -150,13 +174,23 @@ class WebhookPipelineStack(Stack):
                 "authenticated in the function by its Standard Webhooks HMAC signature"
             ),
         )
-        api.route(
-            "GET",
-            "/events/{event_id}",
-            events_api.function,
-            iam_auth=True,
-            request_parameters={"method.request.path.event_id": True},
-        )
+        for method, path in (
+            ("GET", "/events"),
+            ("GET", "/events/{event_id}"),
+            ("POST", "/events/{event_id}/replay"),
+            ("GET", "/stats"),
+            ("GET", "/health"),
+            ("POST", "/dlq/{queue}/redrive"),
+            ("GET", "/dlq/{queue}/redrive"),
+        ):
+            parameters = re.findall(r"\{(\w+)\}", path)
+            api.route(
+                method,
+                path,
+                ops_api.function,
+                iam_auth=True,
+                request_parameters={f"method.request.path.{p}": True for p in parameters} or None,
+            )
 
         # Last: it watches every function, queue and table built above.
         self.monitoring = PipelineMonitoring(self, "Monitoring", env=env, api=api)

@@ -6,11 +6,15 @@ and two workers cannot both finish the same stage.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from shared import aws_clients
@@ -25,6 +29,10 @@ class EventStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({EventStatus.PROCESSED})
+IN_FLIGHT_STATUSES = (EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.DOWNLOADED)
+STATUS_INDEX = "by-status"
+PIPELINE_INDEX = "by-pipeline"
+_CURSOR_KEYS = frozenset({"event_id", "status", "pipeline", "received_at"})
 # A status may be entered only from these; DEAD_LETTERED events re-enter a stage when redriven.
 ALLOWED_FROM: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.QUEUED: frozenset({EventStatus.RECEIVED}),
@@ -76,6 +84,84 @@ class EventStore:
             raise
         return True
 
+    def list_events(
+        self,
+        *,
+        status: str | None,
+        pipeline: str | None,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, through the status index (or the pipeline index), one page at a time."""
+        if status:
+            index, key_name, key_value = STATUS_INDEX, "status", status
+        elif pipeline:
+            index, key_name, key_value = PIPELINE_INDEX, "pipeline", pipeline
+        else:
+            raise ValueError("status or pipeline is required")
+        arguments: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": Key(key_name).eq(key_value),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status and pipeline:
+            arguments["FilterExpression"] = Attr("pipeline").eq(pipeline)
+        start = decode_cursor(cursor)
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        items: list[dict[str, Any]] = []
+        while True:  # a filter can leave a page short: read on until full or exhausted
+            page = self._table.query(**arguments)
+            items.extend(page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if len(items) >= limit or not last:
+                break
+            arguments["ExclusiveStartKey"] = last
+            arguments["Limit"] = limit - len(items)
+        return items[:limit], encode_cursor(last)
+
+    def count_by_pipeline(self, status: str, max_items: int = 100_000) -> dict[str, int]:
+        """How many events have `status`, per pipeline (bounded: an ops view, not a report)."""
+        counts: dict[str, int] = {}
+        arguments: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": Key("status").eq(status),
+            "ProjectionExpression": "pipeline",
+        }
+        seen = 0
+        while seen < max_items:
+            page = self._table.query(**arguments)
+            for item in page.get("Items", []):
+                pipeline = str(item.get("pipeline", "unknown"))
+                counts[pipeline] = counts.get(pipeline, 0) + 1
+            seen += len(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                break
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return counts
+
+    def oldest_received_at(self, status: str) -> str | None:
+        page = self._table.query(
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression=Key("status").eq(status),
+            ScanIndexForward=True,
+            Limit=1,
+            ProjectionExpression="received_at",
+        )
+        items = page.get("Items", [])
+        return str(items[0]["received_at"]) if items else None
+
+    def note(self, event_id: str, attribute: str, value: Any) -> None:
+        """Record an operator action on the event without changing its status."""
+        self._table.update_item(
+            Key={"event_id": event_id},
+            UpdateExpression="SET #a = :v, #updated = :now",
+            ConditionExpression="attribute_exists(event_id)",
+            ExpressionAttributeNames={"#a": attribute, "#updated": "updated_at"},
+            ExpressionAttributeValues={":v": value, ":now": utc_now()},
+        )
+
     def get(self, event_id: str) -> dict[str, Any] | None:
         response = self._table.get_item(Key={"event_id": event_id}, ConsistentRead=True)
         return response.get("Item")
@@ -121,6 +207,29 @@ class EventStore:
                 return False
             raise
         return True
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The opaque cursor back into DynamoDB's ExclusiveStartKey; anything else is refused."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidCursorError("cursor is not one this API returned") from exc
+    if not isinstance(key, dict) or not set(key) <= _CURSOR_KEYS or "event_id" not in key:
+        raise InvalidCursorError("cursor is not one this API returned")
+    return key
 
 
 def _condition_failed(exc: ClientError) -> bool:

@@ -11,7 +11,7 @@ from infra.constructs.monitoring import runbook_anchor
 from tests.infra.conftest import ENVS, ROOT, Synth
 from tests.infra.test_stack import settings
 
-FUNCTIONS = ("Ingest", "DownloadWorker", "ProcessingWorker", "EventsApi")
+FUNCTIONS = ("Ingest", "DownloadWorker", "ProcessingWorker", "OpsApi")
 QUEUES = ("DownloadQueue", "ProcessingQueue")
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
@@ -71,7 +71,7 @@ def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) ->
         "Ingest": config.functions.ingest.timeout_seconds,
         "DownloadWorker": config.functions.download_worker.timeout_seconds,
         "ProcessingWorker": config.functions.processing_worker.timeout_seconds,
-        "EventsApi": config.functions.events_api.timeout_seconds,
+        "OpsApi": config.functions.ops_api.timeout_seconds,
     }
     prefix = f"WebhookPipeline-{synth.env}"
     for name in FUNCTIONS:

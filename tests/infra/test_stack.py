@@ -14,7 +14,7 @@ FUNCTIONS = {
     "Ingest": "ingest",
     "DownloadWorker": "download_worker",
     "ProcessingWorker": "processing_worker",
-    "EventsApi": "events_api",
+    "OpsApi": "ops_api",
 }
 LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "ERROR": "ERROR"}
 
@@ -88,7 +88,7 @@ EXPECTED_ENV = {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_DLQ_URL",
         "PROCESSING_MAX_RECEIVE_COUNT", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
     },
-    "EventsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS"},
+    "OpsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "QUEUES"},
 }  # fmt: skip
 
 
@@ -146,7 +146,30 @@ EXPECTED_GRANTS = {
         ("sqs:ReceiveMessage", "ProcessingQueue/Queue.Arn"),
         ("sqs:SendMessage", "ProcessingQueue/Dlq.Arn"),
     },
-    "EventsApi": {("dynamodb:GetItem", "DataStores/EventsTable.Arn")},
+    "OpsApi": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-status"),
+        ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-pipeline"),
+        ("s3:ListBucket", "DataStores/PayloadBucket.Arn"),
+        *(
+            (f"sqs:{action}", f"{queue}/Queue.Arn")
+            for queue in ("DownloadQueue", "ProcessingQueue")
+            for action in ("GetQueueAttributes", "SendMessage")
+        ),
+        *(
+            (f"sqs:{action}", f"{queue}/Dlq.Arn")
+            for queue in ("DownloadQueue", "ProcessingQueue")
+            for action in (
+                "GetQueueAttributes",
+                "StartMessageMoveTask",
+                "ListMessageMoveTasks",
+                "CancelMessageMoveTask",
+                "ReceiveMessage",
+                "DeleteMessage",
+            )
+        ),
+    },
 }
 
 
@@ -159,6 +182,32 @@ def test_each_function_role_has_exactly_its_grants(synth: Synth, path: str) -> N
         ("xray:PutTraceSegments", "*"),
     }
     assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline
+
+
+def test_the_ops_api_knows_every_stage_queue_pair(synth: Synth) -> None:
+    variables = synth.one("AWS::Lambda::Function", "OpsApi/Function")["Properties"]["Environment"][
+        "Variables"
+    ]
+    rendered = synth.render(variables["QUEUES"])
+    for stage, construct in (("download", "DownloadQueue"), ("processing", "ProcessingQueue")):
+        assert f'"{stage}":' in rendered
+        for part in (f"{construct}/Queue", f"{construct}/Dlq"):
+            assert part in rendered
+
+
+def test_the_events_table_has_the_operator_indexes(synth: Synth) -> None:
+    table = synth.one("AWS::DynamoDB::Table", "DataStores/EventsTable")["Properties"]
+    indexes = {i["IndexName"]: i["KeySchema"] for i in table["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        "by-status": [
+            {"AttributeName": "status", "KeyType": "HASH"},
+            {"AttributeName": "received_at", "KeyType": "RANGE"},
+        ],
+        "by-pipeline": [
+            {"AttributeName": "pipeline", "KeyType": "HASH"},
+            {"AttributeName": "received_at", "KeyType": "RANGE"},
+        ],
+    }
 
 
 @pytest.mark.parametrize(
@@ -296,7 +345,13 @@ def test_the_api_stage_logs_traces_and_throttles(synth: Synth) -> None:
     ("method", "path", "authorization", "function"),
     [
         ("POST", "Api/Api/Default/webhooks/qualia/POST", "NONE", "Ingest/Function"),
-        ("GET", "Api/Api/Default/events/{event_id}/GET", "AWS_IAM", "EventsApi/Function"),
+        ("GET", "Api/Api/Default/events/{event_id}/GET", "AWS_IAM", "OpsApi/Function"),
+        ("GET", "Api/Api/Default/events/GET", "AWS_IAM", "OpsApi/Function"),
+        ("POST", "Api/Api/Default/events/{event_id}/replay/POST", "AWS_IAM", "OpsApi/Function"),
+        ("GET", "Api/Api/Default/stats/GET", "AWS_IAM", "OpsApi/Function"),
+        ("GET", "Api/Api/Default/health/GET", "AWS_IAM", "OpsApi/Function"),
+        ("POST", "Api/Api/Default/dlq/{queue}/redrive/POST", "AWS_IAM", "OpsApi/Function"),
+        ("GET", "Api/Api/Default/dlq/{queue}/redrive/GET", "AWS_IAM", "OpsApi/Function"),
     ],
 )
 def test_routes_and_their_authorization(

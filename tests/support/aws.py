@@ -54,13 +54,32 @@ def _queue_pair(sqs: Any, name: str) -> QueuePair:
 def create_resources(signing_secret: str, token: str) -> Resources:
     """Tables, queues (with redrive), a versioned bucket and the two secrets."""
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    for name, key in (("events", "event_id"), ("idempotency", "id")):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.create_table(
+        TableName="events",
+        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("event_id", "status", "pipeline", "received_at")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": "received_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, partition in (("by-status", "status"), ("by-pipeline", "pipeline"))
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="payloads")
     s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
@@ -107,4 +126,13 @@ def function_environment(
         "PROCESSING_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         "MAX_BODY_BYTES": "8192",
         "HTTP_CLIENT": json.dumps(http_client),
+        "QUEUES": json.dumps(
+            {
+                stage: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
+                for stage, q in (
+                    ("download", resources.download),
+                    ("processing", resources.processing),
+                )
+            }
+        ),
     }
