@@ -9,7 +9,7 @@ from functools import lru_cache
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from orders.clients import MarketplaceClient
-from orders.messages import DownloadRequested, ProcessingRequested
+from orders.messages import PIPELINE, DownloadRequested, ProcessingRequested
 from orders.payload_store import PayloadStore, payload_key
 from shared import aws_clients
 from shared.batch import trace_attributes
@@ -53,6 +53,7 @@ def _deps() -> _Dependencies:
     settings = get_settings(DownloadSettings)
     stage = stage_runtime(
         settings,
+        pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=settings.download_dlq_url,
         max_receive_count=settings.download_max_receive_count,

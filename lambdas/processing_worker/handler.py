@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from orders.clients import InternalOrdersClient
 from orders.jurisdictions import UnknownJurisdictionError
 from orders.marketplace import MarketplaceOrder
-from orders.messages import ProcessingRequested
+from orders.messages import PIPELINE, ProcessingRequested
 from orders.payload_store import PayloadStore
 from orders.transform import OrderTransformError, to_internal_order
 from shared.errors import NonRetryableError
@@ -49,6 +49,7 @@ def _deps() -> _Dependencies:
     settings = get_settings(ProcessingSettings)
     stage = stage_runtime(
         settings,
+        pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=settings.processing_dlq_url,
         max_receive_count=settings.processing_max_receive_count,

@@ -72,6 +72,7 @@ def trace_attributes(event_id: str, correlation_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class StageFailurePolicy:
+    pipeline: str
     stage: str
     dlq_url: str
     max_receive_count: int
@@ -86,6 +87,21 @@ class StageFailurePolicy:
             correlation_id=correlation_id, event_id=event_id, stage=self.stage
         )
         attempt = int(record.attributes.approximate_receive_count or 1)
+        # One subsegment per record, annotated so traces can be searched by event and pipeline.
+        with tracer.provider.in_subsegment(f"## {self.stage} record") as subsegment:
+            subsegment.put_annotation("pipeline", self.pipeline)
+            subsegment.put_annotation("stage", self.stage)
+            if event_id:
+                subsegment.put_annotation("event_id", event_id)
+            self._run(record, work, event_id, attempt)
+
+    def _run(
+        self,
+        record: SQSRecord,
+        work: Callable[[SQSRecord], None],
+        event_id: str | None,
+        attempt: int,
+    ) -> None:
         try:
             work(record)
         except NonRetryableError as exc:

@@ -40,6 +40,7 @@ class StageRuntime:
 def stage_runtime(
     settings: WorkerSettings,
     *,
+    pipeline: str,
     stage: str,
     dlq_url: str,
     max_receive_count: int,
@@ -53,6 +54,7 @@ def stage_runtime(
         # One thread per pooled connection: more would only wait for a connection.
         processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
         policy=StageFailurePolicy(
+            pipeline=pipeline,
             stage=stage,
             dlq_url=dlq_url,
             max_receive_count=max_receive_count,
