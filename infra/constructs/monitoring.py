@@ -226,8 +226,8 @@ class PipelineMonitoring(Construct):
                     **self._runbook.describe(
                         f"{name}'s dead-letter queue holds messages: events are DEAD_LETTERED"
                         " and will not complete on their own.",
-                        "read the events' dead_letter reason (saved query 'follow-one-event'), fix"
-                        " the cause, then redrive the DLQ.",
+                        "`ops events list --status DEAD_LETTERED`, read the reasons, fix the cause,"
+                        f" then `ops dlq redrive {name.removesuffix('Queue').lower()}`.",
                         "DLQ not empty",
                     ),
                 )

@@ -15,7 +15,7 @@ import pytest
 from local.send import http_request, post, signed_headers
 from tests.support.signing import order_webhook_body
 
-TERMINAL = {"PROCESSED", "DEAD_LETTERED"}
+TERMINAL = frozenset({"PROCESSED", "DEAD_LETTERED"})
 WAIT_SECONDS = 45
 
 
@@ -33,14 +33,16 @@ def event(runtime: dict[str, Any], event_id: str) -> dict[str, Any]:
     return dict(json.loads(text)["data"] or {})
 
 
-def wait_until_terminal(runtime: dict[str, Any], event_id: str) -> dict[str, Any]:
+def wait_until_terminal(
+    runtime: dict[str, Any], event_id: str, statuses: frozenset[str] = TERMINAL
+) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         found = event(runtime, event_id)
-        if found.get("status") in TERMINAL:
+        if found.get("status") in statuses:
             return found
         time.sleep(0.25)
-    pytest.fail(f"event {event_id} not terminal after {WAIT_SECONDS}s: {event(runtime, event_id)}")
+    pytest.fail(f"event {event_id} not in {set(statuses)} after {WAIT_SECONDS}s: {found}")
 
 
 def deliveries_for(runtime: dict[str, Any], event_id: str) -> list[dict[str, Any]]:

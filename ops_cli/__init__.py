@@ -1,0 +1,1 @@
+"""`ops`: the on-call engineer's command line for a deployed environment or the local runtime."""
