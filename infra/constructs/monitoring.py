@@ -27,6 +27,7 @@ from cdk_monitoring_constructs import (
     ErrorCountThreshold,
     ErrorRateThreshold,
     LatencyThreshold,
+    LatencyType,
     MaxMessageAgeThreshold,
     MaxMessageCountThreshold,
     MonitoringFacade,
@@ -106,6 +107,7 @@ class PipelineMonitoring(Construct):
             self._watch_function(function)
         for queue in self.queues:
             self._watch_queue(queue)
+        self._messages_in_flight()
         for table in self.tables:
             self.facade.monitor_dynamo_table(
                 table=table, human_readable_name=table.node.id, alarm_friendly_name=table.node.id
@@ -143,6 +145,7 @@ class PipelineMonitoring(Construct):
             api_stage=self._env.name,
             human_readable_name="API",
             alarm_friendly_name="Api",
+            latency_types_to_render=[LatencyType.P50, LatencyType.P95, LatencyType.P99],
             add5_xx_fault_rate_alarm={
                 "Critical": ErrorRateThreshold(
                     max_error_rate=alarms.api_5xx_rate_percent / 100,
@@ -253,6 +256,21 @@ class PipelineMonitoring(Construct):
                     ),
                 )
             },
+        )
+
+    def _messages_in_flight(self) -> None:
+        """Received but not yet deleted, per queue and DLQ (the queue widgets show visible)."""
+        metrics = [
+            queue.metric_approximate_number_of_messages_not_visible(
+                label=f"{pair.node.id} {part}", period=FIVE_MINUTES, statistic="Maximum"
+            )
+            for pair in self.queues
+            for part, queue in (("queue", pair.queue), ("DLQ", pair.dlq))
+        ]
+        self.facade.monitor_custom(
+            human_readable_name="Messages in flight",
+            alarm_friendly_name="InFlight",
+            metric_groups=[CustomMetricGroup(title="In flight (not visible)", metrics=metrics)],
         )
 
     def _business_metrics(self) -> None:

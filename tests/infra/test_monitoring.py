@@ -145,6 +145,16 @@ def test_the_dashboard_shows_every_function_queue_and_the_latest_errors(synth: S
     for queue in QUEUES:
         assert f"{queue}/Queue.QueueName" in body, queue
         assert f"{queue}/Dlq.QueueName" in body, queue
+    for metric in (
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateAgeOfOldestMessage",
+        "ConcurrentExecutions",
+        "ReadThrottleEvents",
+        "ConsumedReadCapacityUnits",
+    ):
+        assert metric in body, metric  # fmt: skip
+    for percentile in ("p50", "p95", "p99"):
+        assert f'"{percentile}"' in body, percentile
     for table in ("DataStores/EventsTable", "DataStores/IdempotencyTable"):
         assert table in body
     for title in ("Webhooks", "Rejected by reason", "Marketplace orders", "Latest errors"):
