@@ -48,7 +48,6 @@ log = logging.getLogger("local")
 
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the runtime dies, however it dies (Linux)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -266,6 +265,9 @@ class LocalRuntime:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
+                # Out of the terminal's process group: Ctrl-C must not stop moto before the
+                # pollers; the runtime stops it last (and the kernel does if the runtime dies).
+                start_new_session=True,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
