@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping, Sequence
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -41,3 +42,17 @@ def verify_signature(body: bytes, headers: Mapping[str, str], secrets: Sequence[
             last_error = f"malformed signature: {type(exc).__name__}"
             break
     raise SignatureError(last_error)
+
+
+def verify_api_key(given: str | None, active_keys: Sequence[str]) -> None:
+    """Pass if `given` equals one of the active keys (two during a rotation). Every key is
+    compared in constant time, so timing does not tell how much of a guess was right."""
+    if not given:
+        raise SignatureError("missing API key")
+    if not active_keys:
+        raise SignatureError("no API key configured")
+    matched = False
+    for key in active_keys:
+        matched |= hmac.compare_digest(given.encode(), key.encode())
+    if not matched:
+        raise SignatureError("API key not recognised")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.signatures import SignatureError, parse_secrets, verify_signature
+from shared.signatures import SignatureError, parse_secrets, verify_api_key, verify_signature
 from tests.support.signing import new_secret, order_webhook_body, signed_headers
 
 BODY = order_webhook_body()
@@ -74,3 +74,23 @@ def test_a_malformed_signature_fails_cleanly(signature: str) -> None:
 def test_an_empty_secret_value_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="empty"):
         parse_secrets("   ")
+
+
+def test_an_api_key_matches_either_active_key_during_rotation() -> None:
+    verify_api_key("new-key", ["new-key", "old-key"])
+    verify_api_key("old-key", ["new-key", "old-key"])
+
+
+@pytest.mark.parametrize(
+    ("given", "keys", "message"),
+    [
+        (None, ["k"], "missing API key"),
+        ("", ["k"], "missing API key"),
+        ("guess", ["k1", "k2"], "not recognised"),
+        ("k1-with-suffix", ["k1"], "not recognised"),
+        ("k", [], "no API key configured"),
+    ],
+)
+def test_a_wrong_or_missing_api_key_fails(given: str | None, keys: list[str], message: str) -> None:
+    with pytest.raises(SignatureError, match=message):
+        verify_api_key(given, keys)
