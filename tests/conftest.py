@@ -44,11 +44,10 @@ MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 def cold_start() -> None:
     """Forget every per-container cache, as a new Lambda execution environment would."""
     from download_worker import handler as download_handler
-    from ingest import intake
     from ops_api import handler as events_handler
     from ops_api import operations as ops_operations
     from processing_worker import handler as processing_handler
-    from shared import aws_clients, secrets
+    from shared import aws_clients, intake, secrets
     from shared.settings import get_settings
 
     get_settings.cache_clear()

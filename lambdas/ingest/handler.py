@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ingest.intake import IDEMPOTENCY, Delivery, EnqueueError, IngestSettings, idempotent_accept
+from ingest.intake import Delivery, IngestSettings, submission
 from orders.messages import PIPELINE
 from orders.webhook import OrderWebhook
 from shared.api import (
@@ -31,6 +31,7 @@ from shared.api import (
     header,
     success,
 )
+from shared.intake import IDEMPOTENCY, EnqueueError, idempotent_accept
 from shared.metrics import count
 from shared.observability import logger, tracer
 from shared.secrets import get_secret
@@ -153,7 +154,7 @@ def receive_order_webhook() -> Response[str]:
         order=order,
     )
     try:
-        result = idempotent_accept()(delivery=delivery)
+        result = idempotent_accept()(submission=submission(delivery, settings))
     except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
         raise ApiError(
             HTTPStatus.CONFLICT,

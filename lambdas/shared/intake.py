@@ -1,0 +1,114 @@
+"""Accepting one verified, valid webhook: record it, queue it, exactly once per dedupe key.
+
+Shared by every pipeline's ingest. Powertools Idempotency (keyed on the pipeline's dedupe key,
+validated on a payload hash) serialises concurrent deliveries and replays the first answer,
+flagged as a duplicate. Underneath, the event id is derived from the key and the events table
+refuses a second event, so a delivery arriving after the idempotency record expired is still
+recognised. When the enqueue fails the idempotency record is dropped and the event stays
+RECEIVED, so the sender's retry queues it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from pydantic import BaseModel, ConfigDict
+
+from shared import aws_clients
+from shared.batch import trace_attributes
+from shared.event_store import EventStatus, EventStore
+from shared.settings import FunctionSettings, get_settings
+
+_EVENT_ID_NAMESPACE = uuid.UUID("5d0c3f57-6f0a-4a53-9d37-1f1b8c1d0e42")
+
+
+class IntakeSettings(FunctionSettings):
+    idempotency_table_name: str
+    event_ttl_days: int = 365
+
+
+class Submission(BaseModel):
+    """One delivery to accept: what to store on the event and what to queue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    dedupe_key: str
+    payload_sha256: str
+    correlation_id: str
+    pipeline: str
+    attributes: dict[str, Any]
+    queue_url: str
+    message: dict[str, Any]  # the queue message; its event_id is set here
+
+
+class EnqueueError(Exception):
+    """The event is recorded but could not be queued: the sender must retry."""
+
+
+def event_id_for(source: str, dedupe_key: str) -> str:
+    """Deterministic, so every delivery with one key names the same event."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{source}:{dedupe_key}"))
+
+
+def _flag_duplicate(response: Any, idempotent_data: DataRecord) -> Any:  # noqa: ARG001
+    return {**response, "duplicate": True}
+
+
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="dedupe_key",
+    payload_validation_jmespath="payload_sha256",
+    expires_after_seconds=24 * 3600,
+    response_hook=_flag_duplicate,
+)
+
+
+def accept(submission: Submission) -> dict[str, Any]:
+    settings = get_settings(IntakeSettings)
+    events = EventStore(settings.events_table_name, ttl_days=settings.event_ttl_days)
+    event_id = event_id_for(submission.source, submission.dedupe_key)
+    created = events.record_received(
+        event_id,
+        {
+            **submission.attributes,
+            "pipeline": submission.pipeline,
+            "source": submission.source,
+            "correlation_id": submission.correlation_id,
+        },
+    )
+    if not created:
+        existing = events.get(event_id) or {}
+        return {"event_id": event_id, "status": existing.get("status"), "duplicate": True}
+    message = {**submission.message, "event_id": event_id}
+    try:
+        aws_clients.sqs().send_message(
+            QueueUrl=submission.queue_url,
+            MessageBody=json.dumps(message, separators=(",", ":"), default=str),
+            MessageAttributes=trace_attributes(event_id, submission.correlation_id),
+        )
+    except Exception as exc:
+        raise EnqueueError(f"could not queue event {event_id}: {type(exc).__name__}") from exc
+    # False when a worker already moved it on: that is fine.
+    events.transition(event_id, EventStatus.QUEUED)
+    return {"event_id": event_id, "status": EventStatus.QUEUED.value, "duplicate": False}
+
+
+@lru_cache(maxsize=1)
+def idempotent_accept() -> Any:
+    """`accept` behind Powertools Idempotency; built on first use (needs settings)."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings(IntakeSettings).idempotency_table_name,
+        boto3_client=aws_clients.dynamodb_client(),
+    )
+    return idempotent_function(
+        data_keyword_argument="submission", config=IDEMPOTENCY, persistence_store=persistence
+    )(accept)
