@@ -9,14 +9,7 @@ import json
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from ingest.intake import Delivery, IngestSettings, submission
@@ -31,7 +24,7 @@ from shared.api import (
     header,
     success,
 )
-from shared.intake import IDEMPOTENCY, EnqueueError, idempotent_accept
+from shared.intake import KeyReusedError, submit, unavailable
 from shared.metrics import count
 from shared.observability import logger, tracer
 from shared.secrets import get_secret
@@ -39,22 +32,12 @@ from shared.settings import get_settings
 from shared.signatures import SignatureError, parse_secrets, verify_signature
 
 app = create_resolver()
-RETRY_AFTER_SECONDS = 5
 
 
 def _reject(reason: str, error: ApiError) -> ApiError:
     count("WebhookRejected", reason=reason)
     logger.info("webhook rejected", extra={"reason": reason, "error_code": str(error.code)})
     return error
-
-
-def _unavailable(message: str) -> ApiError:
-    return ApiError(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        ErrorCode.SERVICE_UNAVAILABLE,
-        message,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
 
 
 def _raw_body() -> bytes:
@@ -105,7 +88,7 @@ def receive_order_webhook() -> Response[str]:
         secrets = parse_secrets(get_secret(settings.webhook_secret_name))
     except GetParameterError as exc:
         logger.exception("signing secret unavailable; asking the sender to retry")
-        raise _unavailable("the webhook cannot be verified right now; retry the delivery") from exc
+        raise unavailable("the webhook cannot be verified right now; retry the delivery") from exc
     try:
         verify_signature(body, event.headers, secrets)
     except SignatureError as exc:
@@ -146,7 +129,6 @@ def receive_order_webhook() -> Response[str]:
     correlation_id = correlation_id_of(event)
     logger.append_keys(webhook_id=webhook_id, order_id=order.order_id)
     tracer.put_annotation("pipeline", PIPELINE)
-    IDEMPOTENCY.register_lambda_context(app.lambda_context)
     delivery = Delivery(
         webhook_id=webhook_id,
         body_sha256=hashlib.sha256(body).hexdigest(),
@@ -154,15 +136,8 @@ def receive_order_webhook() -> Response[str]:
         order=order,
     )
     try:
-        result = idempotent_accept()(submission=submission(delivery, settings))
-    except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
-        raise ApiError(
-            HTTPStatus.CONFLICT,
-            ErrorCode.CONFLICT,
-            "this webhook-id is being processed by another delivery; retry shortly",
-            headers={"Retry-After": "1"},
-        ) from exc
-    except IdempotencyValidationError as exc:
+        result = submit(submission(delivery, settings), app.lambda_context)
+    except KeyReusedError as exc:
         raise _reject(
             "webhook_id_reused",
             ApiError(
@@ -171,10 +146,6 @@ def receive_order_webhook() -> Response[str]:
                 "this webhook-id was already delivered with a different body",
             ),
         ) from exc
-    except (EnqueueError, IdempotencyPersistenceLayerError, BotoCoreError, ClientError) as exc:
-        # Nothing was acknowledged: the sender's retry records and queues the event.
-        logger.exception("event not queued; asking the sender to retry")
-        raise _unavailable("the event could not be queued; retry the delivery") from exc
 
     logger.append_keys(event_id=result["event_id"])
     tracer.put_annotation("event_id", result["event_id"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from functools import lru_cache
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -20,14 +21,24 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from shared import aws_clients
+from shared.api import ApiError, ErrorCode
 from shared.batch import trace_attributes
 from shared.event_store import EventStatus, EventStore
+from shared.observability import logger
 from shared.settings import FunctionSettings, get_settings
 
+RETRY_AFTER_SECONDS = 5
 _EVENT_ID_NAMESPACE = uuid.UUID("5d0c3f57-6f0a-4a53-9d37-1f1b8c1d0e42")
 
 
@@ -112,3 +123,37 @@ def idempotent_accept() -> Any:
     return idempotent_function(
         data_keyword_argument="submission", config=IDEMPOTENCY, persistence_store=persistence
     )(accept)
+
+
+class KeyReusedError(Exception):
+    """The dedupe key was already accepted with a different payload."""
+
+
+def submit(submission: Submission, lambda_context: Any) -> dict[str, Any]:
+    """Accept over HTTP: the answer, or an `ApiError` the sender can act on. A key reused with
+    another payload raises `KeyReusedError` for the caller to word and count."""
+    IDEMPOTENCY.register_lambda_context(lambda_context)
+    try:
+        return dict(idempotent_accept()(submission=submission))
+    except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
+        raise ApiError(
+            HTTPStatus.CONFLICT,
+            ErrorCode.CONFLICT,
+            "this delivery is being processed by another request; retry shortly",
+            headers={"Retry-After": "1"},
+        ) from exc
+    except IdempotencyValidationError as exc:
+        raise KeyReusedError(submission.dedupe_key) from exc
+    except (EnqueueError, IdempotencyPersistenceLayerError, BotoCoreError, ClientError) as exc:
+        # Nothing was acknowledged: the sender's retry records and queues the event.
+        logger.exception("event not queued; asking the sender to retry")
+        raise unavailable("the event could not be queued; retry the delivery") from exc
+
+
+def unavailable(message: str) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        message,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
