@@ -26,6 +26,7 @@ class EventStatus(StrEnum):
     DOWNLOADED = "DOWNLOADED"
     PROCESSED = "PROCESSED"
     DEAD_LETTERED = "DEAD_LETTERED"
+    REJECTED = "REJECTED"  # refused at ingest (invalid); kept so operators see what was refused
 
 
 TERMINAL_STATUSES = frozenset({EventStatus.PROCESSED})
@@ -160,6 +161,23 @@ class EventStore:
             ConditionExpression="attribute_exists(event_id)",
             ExpressionAttributeNames={"#a": attribute, "#updated": "updated_at"},
             ExpressionAttributeValues={":v": value, ":now": utc_now()},
+        )
+
+    def record_rejected(self, event_id: str, attributes: dict[str, Any], errors: list[Any]) -> None:
+        """Keep a refused delivery, with every reason, as a REJECTED event."""
+        now = utc_now()
+        self._table.put_item(
+            Item={
+                **attributes,
+                "event_id": event_id,
+                "status": EventStatus.REJECTED.value,
+                "status_history": [{"status": EventStatus.REJECTED.value, "at": now}],
+                "errors": errors,
+                "received_at": now,
+                "updated_at": now,
+                "expires_at": int(time.time()) + self._ttl_seconds,
+            },
+            ConditionExpression="attribute_not_exists(event_id)",
         )
 
     def get(self, event_id: str) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ import boto3
 
 REGION = "us-east-1"
 MAX_RECEIVE_COUNT = 3
+ERP_KEY = "erp-key-current"  # test values, not real keys
+ERP_OLD_KEY = "erp-key-previous"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Resources:
     processing: QueuePair
     signing_secret_name: str
     token_secret_name: str
+    erp_lanes: dict[str, QueuePair]
+    erp_keys_secret_name: str
 
 
 def _queue_pair(sqs: Any, name: str) -> QueuePair:
@@ -86,6 +90,7 @@ def create_resources(signing_secret: str, token: str) -> Resources:
     secrets = boto3.client("secretsmanager", region_name=REGION)
     secrets.create_secret(Name="signing", SecretString=signing_secret)
     secrets.create_secret(Name="marketplace-token", SecretString=token)
+    secrets.create_secret(Name="erp-webhook-keys", SecretString=f"{ERP_KEY} {ERP_OLD_KEY}")
     sqs = boto3.client("sqs", region_name=REGION)
     return Resources(
         events_table="events",
@@ -95,6 +100,8 @@ def create_resources(signing_secret: str, token: str) -> Resources:
         processing=_queue_pair(sqs, "processing"),
         signing_secret_name="signing",
         token_secret_name="marketplace-token",
+        erp_lanes={lane: _queue_pair(sqs, f"erp-{lane}") for lane in ("high", "standard", "low")},
+        erp_keys_secret_name="erp-webhook-keys",
     )
 
 
@@ -126,6 +133,8 @@ def function_environment(
         "PROCESSING_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         "MAX_BODY_BYTES": "8192",
         "HTTP_CLIENT": json.dumps(http_client),
+        "WEBHOOK_KEYS_SECRET_NAME": resources.erp_keys_secret_name,
+        "LANE_QUEUE_URLS": json.dumps({lane: q.url for lane, q in resources.erp_lanes.items()}),
         "QUEUES": json.dumps(
             {
                 stage: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}

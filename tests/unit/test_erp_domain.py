@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
 
 import pytest
 
@@ -12,16 +11,8 @@ from erp.entities import ROUTES, EntityType, validate_webhook
 from erp.inbox import canonical_json, content_hash, idempotency_key
 from erp.priority import Lane, lane_of, priority_of
 from shared.backoff import Backoff
+from tests.support.erp import VALID_DATA, body
 
-VALID_DATA: dict[EntityType, dict[str, Any]] = {
-    EntityType.PRODUCT: {"item_id": "I-1", "name": "Widget", "sku": "W-1"},
-    EntityType.CUSTOMER: {"contact_id": "C-1", "contact_name": "Acme"},
-    EntityType.INVOICE: {"invoice_id": "INV-1", "customer_id": "C-1", "total": 120.5},
-    EntityType.BILL: {"bill_id": "B-1", "vendor_id": "V-1", "total": "99.90"},
-    EntityType.CREDIT_NOTE: {"creditnote_id": "CN-1", "customer_id": "C-1", "total": 10},
-    EntityType.STOCK: {"item_id": "I-1", "warehouse_id": "W-1", "quantity": 42},
-    EntityType.PRICE: {"pricebook_id": "PB-1", "item_id": "I-1", "rate": 9.99},
-}
 REQUIRED: dict[EntityType, set[str]] = {
     EntityType.PRODUCT: {"item_id", "name"},
     EntityType.CUSTOMER: {"contact_id", "contact_name"},
@@ -31,17 +22,6 @@ REQUIRED: dict[EntityType, set[str]] = {
     EntityType.STOCK: {"item_id", "warehouse_id", "quantity"},
     EntityType.PRICE: {"pricebook_id", "item_id", "rate"},
 }
-
-
-def body(entity: EntityType, data: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {
-        "event_type": "update",
-        "entity_type": entity.value,
-        "entity_id": "E-1",
-        "data": data,
-        "occurred_at": "2026-11-20T10:00:00Z",
-        **changes,
-    }
 
 
 def test_the_seven_routes_map_to_their_entity_types_in_order() -> None:

@@ -1,0 +1,24 @@
+"""The message that asks the sync worker to apply one ERP event to the entity store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from erp.entities import EntityType, ErpEventType
+
+
+class ErpSyncRequested(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str = Field(min_length=1)
+    correlation_id: str = Field(min_length=1)
+    idempotency_key: str
+    entity_type: EntityType
+    entity_id: str
+    event_type: ErpEventType
+    data: dict[str, Any]
+    source_timestamp: datetime
+    priority: int

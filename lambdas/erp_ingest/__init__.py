@@ -1,0 +1,1 @@
+"""ERP ingest function: POST /webhooks/zoho/{entity}."""

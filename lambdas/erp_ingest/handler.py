@@ -1,0 +1,208 @@
+"""POST /webhooks/zoho/{entity}: authenticate, validate per entity, keep in the inbox, queue by
+priority lane, answer fast."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from erp.entities import PIPELINE, ROUTES, SOURCE, FieldError, source_timestamp, validate_webhook
+from erp.inbox import content_hash, idempotency_key
+from erp.messages import ErpSyncRequested
+from erp.priority import lane_of, priority_of
+from shared.api import (
+    ApiError,
+    ErrorCode,
+    api_handler,
+    correlation_id_of,
+    create_resolver,
+    header,
+    success,
+)
+from shared.event_store import EventStore
+from shared.intake import IntakeSettings, KeyReusedError, Submission, submit, unavailable
+from shared.metrics import count
+from shared.observability import logger, tracer
+from shared.secrets import get_secret
+from shared.settings import get_settings
+from shared.signatures import SignatureError, verify_api_key
+
+app = create_resolver()
+KEY_HEADER = "X-Webhook-Key"
+# Kept with the inbox record; never the key.
+CAPTURED_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
+
+
+class ErpIngestSettings(IntakeSettings):
+    webhook_keys_secret_name: str
+    lane_queue_urls: dict[str, str]  # lane → queue URL
+    max_body_bytes: int = 262144
+
+
+def _reject(reason: str, error: ApiError) -> ApiError:
+    count("ErpEventRejected", reason=reason)
+    logger.info("webhook rejected", extra={"reason": reason, "error_code": str(error.code)})
+    return error
+
+
+def _captured_headers() -> dict[str, str]:
+    event = app.current_event
+    return {name: value for name in CAPTURED_HEADERS if (value := header(event, name))}
+
+
+@app.post("/webhooks/zoho/<entity>")
+def receive_entity_webhook(entity: str) -> Response[str]:
+    settings = get_settings(ErpIngestSettings)
+    route_entity = ROUTES.get(entity)
+    if route_entity is None:
+        raise ApiError(
+            HTTPStatus.NOT_FOUND,
+            ErrorCode.NOT_FOUND,
+            f"unknown entity {entity!r}: one of {', '.join(ROUTES)}",
+        )
+    event = app.current_event
+    body = (event.body or "").encode()
+    if len(body) > settings.max_body_bytes:
+        raise _reject(
+            "too_large",
+            ApiError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}",
+            ),
+        )
+    try:
+        keys = get_secret(settings.webhook_keys_secret_name).split()
+    except GetParameterError as exc:
+        logger.exception("webhook keys unavailable; asking the sender to retry")
+        raise unavailable("the webhook cannot be authenticated right now; retry") from exc
+    try:
+        verify_api_key(header(event, KEY_HEADER), keys)
+    except SignatureError as exc:
+        raise _reject(
+            "auth", ApiError(HTTPStatus.UNAUTHORIZED, ErrorCode.AUTH_ERROR, str(exc))
+        ) from exc
+    media_type = (header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise _reject(
+            "content_type",
+            ApiError(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            ),
+        )
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise _reject(
+            "malformed_json",
+            ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid JSON"),
+        ) from exc
+
+    received_at = datetime.now(UTC)
+    correlation_id = correlation_id_of(event)
+    capture = {
+        "source_ip": event.request_context.identity.source_ip,
+        "headers": _captured_headers(),
+        "route_entity": route_entity.value,
+    }
+    webhook, problems = validate_webhook(route_entity, document)
+    if webhook is None:
+        _keep_rejected(settings, document, problems, capture, correlation_id)
+        raise _reject(
+            "validation",
+            ApiError(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.VALIDATION_ERROR,
+                f"the {route_entity.value} webhook is invalid",
+                details=[p.model_dump() for p in problems],
+            ),
+        )
+
+    key = idempotency_key(webhook)
+    lane = lane_of(webhook.entity_type.value)
+    priority = priority_of(webhook.entity_type.value)
+    timestamp = source_timestamp(webhook, received_at)
+    message = ErpSyncRequested(
+        event_id="pending",  # set by the intake from the key
+        correlation_id=correlation_id,
+        idempotency_key=key,
+        entity_type=webhook.entity_type,
+        entity_id=webhook.entity_id,
+        event_type=webhook.event_type,
+        data=webhook.data,
+        source_timestamp=timestamp,
+        priority=priority,
+    )
+    tracer.put_annotation("pipeline", PIPELINE)
+    try:
+        result = submit(
+            Submission(
+                source=SOURCE,
+                dedupe_key=key,
+                # The key already hashes the content: equal keys mean equal payloads.
+                payload_sha256=content_hash([key, webhook.data]),
+                correlation_id=correlation_id,
+                pipeline=PIPELINE,
+                attributes={
+                    **capture,
+                    "idempotency_key": key,
+                    "content_hash": content_hash(webhook.data),
+                    "entity_type": webhook.entity_type.value,
+                    "entity_id": webhook.entity_id,
+                    "event_type": webhook.event_type.value,
+                    "priority": priority,
+                    "lane": lane.value,
+                    "source_timestamp": timestamp.isoformat(),
+                    # DynamoDB stores numbers as Decimal, never float.
+                    "data": json.loads(json.dumps(webhook.data), parse_float=Decimal),
+                },
+                queue_url=settings.lane_queue_urls[lane.value],
+                message=message.model_dump(mode="json"),
+            ),
+            app.lambda_context,
+        )
+    except KeyReusedError as exc:  # cannot happen: the key includes the content hash
+        raise ApiError(HTTPStatus.CONFLICT, ErrorCode.CONFLICT, "key reused") from exc
+    logger.append_keys(event_id=result["event_id"], entity_type=webhook.entity_type.value)
+    if result["duplicate"]:
+        count("ErpEventDuplicate")
+        return success(app, result, HTTPStatus.OK)
+    count("ErpEventAccepted", entity=webhook.entity_type.value)
+    logger.info("ERP webhook accepted", extra={"lane": lane.value, "priority": priority})
+    return success(app, {**result, "lane": lane.value}, HTTPStatus.ACCEPTED)
+
+
+def _keep_rejected(
+    settings: ErpIngestSettings,
+    document: Any,
+    problems: list[FieldError],
+    capture: dict[str, Any],
+    correlation_id: str,
+) -> None:
+    """Operators can see what was refused and why; failing to keep it must not hide the 400."""
+    try:
+        EventStore(settings.events_table_name, settings.event_ttl_days).record_rejected(
+            str(uuid.uuid4()),
+            {
+                **capture,
+                "pipeline": PIPELINE,
+                "source": SOURCE,
+                "correlation_id": correlation_id,
+                "body": json.dumps(document)[:20000],
+            },
+            [p.model_dump() for p in problems],
+        )
+    except Exception:  # noqa: BLE001 - the sender still gets its 400 with the reasons
+        logger.exception("could not keep the rejected webhook in the inbox")
+
+
+handler = api_handler(app)
