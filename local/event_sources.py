@@ -1,10 +1,12 @@
 """SQS event source mappings, polled as Lambda polls them.
 
 Batch size and batching window come from the mapping, receives use long polling, and with
-`ReportBatchItemFailures` the records the function did not report are deleted. A failed record
-(or every record of a failed invoke) is made visible again after `retry_delay` seconds: on AWS it
-waits out the queue's visibility timeout (6 minutes for the dev workers), which would make a local
-demo of retries take minutes. Dead-lettering stays moto's redrive policy's job.
+`ReportBatchItemFailures` the records the function did not report are deleted; the ones it
+reported keep the visibility the function gave them (the workers' backoff), as on AWS. After an
+invoke that failed as a whole (a crash, a timeout) its records reappear after `retry_delay`
+seconds: on AWS they wait out the queue's visibility timeout (6 minutes for the dev workers),
+which would make a local demo of a crash take minutes. Dead-lettering stays moto's redrive
+policy's job.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class QueuePoller:
         self.batches += 1
         event = sqs_event(messages, self.mapping.queue_arn, self._region)
         ids = {m["MessageId"] for m in messages}
+        crashed = False
         try:
             response = self._function.invoke(event)
             failed = set()
@@ -133,7 +136,7 @@ class QueuePoller:
                     failed = ids  # Lambda treats an unknown identifier as a failed batch
         except InvocationError as exc:
             log.warning("%s: invoke failed (%s)", self.mapping.function_logical_id, exc)
-            failed = ids
+            failed, crashed = ids, True
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
@@ -143,7 +146,7 @@ class QueuePoller:
                     for i, m in enumerate(done[start : start + 10])
                 ],
             )
-        for message in messages:
+        for message in messages if crashed else []:
             if message["MessageId"] in failed:
                 self._sqs.change_message_visibility(
                     QueueUrl=self.mapping.queue_url,

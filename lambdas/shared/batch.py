@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws_clients
+from shared.backoff import Backoff
 from shared.errors import NonRetryableError
 from shared.event_store import EventStatus, EventStore, utc_now
 from shared.metrics import count
@@ -78,6 +81,8 @@ class StageFailurePolicy:
     max_receive_count: int
     events: EventStore
     dead_letter_metric: str
+    backoff: Backoff | None = None
+    retried_metric: str | None = None
 
     def run(self, record: SQSRecord, work: Callable[[SQSRecord], None]) -> None:
         """Run `work` for one record under this stage's retry / dead-letter rules."""
@@ -119,12 +124,46 @@ class StageFailurePolicy:
                 self._mark_dead_lettered(
                     event_id, f"retries exhausted after {attempt} attempts: {reason}", attempt
                 )
+                # Visible now, so the next receive moves it to the DLQ (not a timeout later).
+                self._set_visibility(record, 0)
             else:
-                logger.warning(
-                    "retryable failure; SQS will redeliver",
-                    extra={"reason": reason, "attempt": attempt},
-                )
+                self._schedule_retry(record, event_id, attempt, reason)
             raise
+
+    def _schedule_retry(
+        self, record: SQSRecord, event_id: str | None, attempt: int, reason: str
+    ) -> None:
+        """Exponential backoff: the message stays invisible for the next delay (Lambda leaves
+        the visibility of a reported failure alone), and the event says when it will retry."""
+        if self.retried_metric:
+            count(self.retried_metric)
+        if self.backoff is None:
+            logger.warning("retryable failure; SQS will redeliver", extra={"reason": reason})
+            return
+        delay = self.backoff.delay(attempt)
+        next_at = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
+        logger.warning(
+            "retryable failure; retrying after backoff",
+            extra={"reason": reason, "attempt": attempt, "delay_seconds": delay},
+        )
+        self._set_visibility(record, delay)
+        if event_id:
+            self.events.transition(
+                event_id,
+                EventStatus.RETRYING,
+                detail=f"attempt {attempt} failed: {reason}; next retry at {next_at}",
+                attributes={"next_retry_at": next_at, "attempts": attempt, "last_error": reason},
+            )
+
+    def _set_visibility(self, record: SQSRecord, seconds: int) -> None:
+        try:
+            aws_clients.sqs().change_message_visibility(
+                QueueUrl=record.queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=seconds,
+            )
+        except (BotoCoreError, ClientError):  # the original failure matters more
+            logger.exception("could not change the message's visibility")
 
     def _send_to_dlq(self, record: SQSRecord, reason: str) -> None:
         attributes: dict[str, Any] = {

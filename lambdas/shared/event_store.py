@@ -24,13 +24,21 @@ class EventStatus(StrEnum):
     RECEIVED = "RECEIVED"
     QUEUED = "QUEUED"
     DOWNLOADED = "DOWNLOADED"
+    PROCESSING = "PROCESSING"  # a worker is on it (one entry per attempt)
+    RETRYING = "RETRYING"  # the attempt failed; the next one is scheduled
     PROCESSED = "PROCESSED"
     DEAD_LETTERED = "DEAD_LETTERED"
     REJECTED = "REJECTED"  # refused at ingest (invalid); kept so operators see what was refused
 
 
 TERMINAL_STATUSES = frozenset({EventStatus.PROCESSED})
-IN_FLIGHT_STATUSES = (EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.DOWNLOADED)
+IN_FLIGHT_STATUSES = (
+    EventStatus.RECEIVED,
+    EventStatus.QUEUED,
+    EventStatus.DOWNLOADED,
+    EventStatus.PROCESSING,
+    EventStatus.RETRYING,
+)
 STATUS_INDEX = "by-status"
 PIPELINE_INDEX = "by-pipeline"
 _CURSOR_KEYS = frozenset({"event_id", "status", "pipeline", "received_at"})
@@ -40,9 +48,26 @@ ALLOWED_FROM: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.DOWNLOADED: frozenset(
         {EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.DEAD_LETTERED}
     ),
-    EventStatus.PROCESSED: frozenset({EventStatus.DOWNLOADED, EventStatus.DEAD_LETTERED}),
+    EventStatus.PROCESSING: frozenset(
+        {
+            EventStatus.QUEUED,
+            EventStatus.RETRYING,
+            EventStatus.PROCESSING,  # redelivered after a crash mid-attempt
+            EventStatus.DEAD_LETTERED,
+        }
+    ),
+    EventStatus.RETRYING: frozenset({EventStatus.PROCESSING}),
+    EventStatus.PROCESSED: frozenset(
+        {EventStatus.DOWNLOADED, EventStatus.PROCESSING, EventStatus.DEAD_LETTERED}
+    ),
     EventStatus.DEAD_LETTERED: frozenset(
-        {EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.DOWNLOADED}
+        {
+            EventStatus.RECEIVED,
+            EventStatus.QUEUED,
+            EventStatus.DOWNLOADED,
+            EventStatus.PROCESSING,
+            EventStatus.RETRYING,
+        }
     ),
 }
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
+from shared.backoff import Backoff
 from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
 from shared.errors import NonRetryableError
 from shared.event_store import EventStore
@@ -24,6 +25,8 @@ MessageT = TypeVar("MessageT", bound=BaseModel)
 
 class WorkerSettings(FunctionSettings):
     event_ttl_days: int = 365
+    retry_base_seconds: float = 1.0
+    retry_cap_seconds: float = 60.0
     http_client: HttpClientSettings = HttpClientSettings()
 
 
@@ -45,6 +48,7 @@ def stage_runtime(
     dlq_url: str,
     max_receive_count: int,
     dead_letter_metric: str,
+    retried_metric: str | None = None,
 ) -> StageRuntime:
     events = EventStore(settings.events_table_name, settings.event_ttl_days)
     http = HttpClient(settings.http_client)
@@ -60,6 +64,8 @@ def stage_runtime(
             max_receive_count=max_receive_count,
             events=events,
             dead_letter_metric=dead_letter_metric,
+            backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
+            retried_metric=retried_metric,
         ),
     )
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import boto3
+import pytest
 
 from local.http_stub import StubResponse
 from tests.conftest import MARKETPLACE_TOKEN, Pipeline
@@ -155,3 +157,32 @@ def test_a_rotated_marketplace_token_is_refetched_after_a_401(pipeline: Pipeline
     assert (delivered, failed) == (1, [])
     last = pipeline.marketplace.requests[-1]
     assert last.headers["Authorization"] == "Bearer rotated-token"
+
+
+def test_a_retryable_failure_sets_the_backoff_visibility(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from download_worker.handler import handler
+    from shared import aws_clients
+
+    # Given the marketplace is down for this order
+    accept_webhook(pipeline.signing_secret, "QO-321321")
+    pipeline.marketplace.script("GET", "/orders/QO-321321", StubResponse(503), StubResponse(503))
+    changes: list[int] = []
+    sqs = aws_clients.sqs()
+    original = sqs.change_message_visibility
+
+    def spy(**kwargs: Any) -> Any:
+        changes.append(kwargs["VisibilityTimeout"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(sqs, "change_message_visibility", spy)
+    queue = pipeline.resources.download
+    [message] = receive(queue.url)
+
+    # When the first attempt fails
+    response = handler(sqs_event([message], queue.arn), FakeLambdaContext())
+
+    # Then it is reported failed and hidden for base * 2**0 = 1 s plus up to 20 % jitter
+    assert len(response["batchItemFailures"]) == 1
+    assert changes in ([1], [2])
