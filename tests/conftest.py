@@ -44,6 +44,7 @@ MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 def cold_start() -> None:
     """Forget every per-container cache, as a new Lambda execution environment would."""
     from download_worker import handler as download_handler
+    from erp_sync_worker import handler as erp_sync_handler
     from ops_api import handler as events_handler
     from ops_api import operations as ops_operations
     from processing_worker import handler as processing_handler
@@ -55,6 +56,7 @@ def cold_start() -> None:
     secrets.reset()
     intake.idempotent_accept.cache_clear()
     download_handler._deps.cache_clear()
+    erp_sync_handler._deps.cache_clear()
     processing_handler._deps.cache_clear()
     events_handler._events.cache_clear()
     ops_operations._health_clients.cache_clear()

@@ -11,13 +11,14 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from orders import replay as order_replay
 from orders.messages import PIPELINE as ORDERS
 from shared import aws_clients
 from shared.batch import trace_attributes
 from shared.event_store import IN_FLIGHT_STATUSES, EventStatus, EventStore, utc_now
+from shared.queues import QueueRef
 from shared.settings import FunctionSettings
 
 # Health checks must answer fast even when a dependency hangs.
@@ -27,13 +28,6 @@ _QUEUE_DEPTH_ATTRIBUTES = [
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 ]
-
-
-class QueueRef(BaseModel):
-    url: str
-    arn: str
-    dlq_url: str
-    dlq_arn: str
 
 
 class OpsSettings(FunctionSettings):

@@ -83,6 +83,8 @@ class StageFailurePolicy:
     dead_letter_metric: str
     backoff: Backoff | None = None
     retried_metric: str | None = None
+    # For a worker that consumes several queues: source queue ARN → that queue's DLQ URL.
+    dlq_by_source: dict[str, str] | None = None
 
     def run(self, record: SQSRecord, work: Callable[[SQSRecord], None]) -> None:
         """Run `work` for one record under this stage's retry / dead-letter rules."""
@@ -173,8 +175,9 @@ class StageFailurePolicy:
         }
         attributes["failed_stage"] = {"DataType": "String", "StringValue": self.stage}
         attributes["failure_reason"] = {"DataType": "String", "StringValue": reason[:256]}
+        dlq_url = (self.dlq_by_source or {}).get(record.event_source_arn, self.dlq_url)
         aws_clients.sqs().send_message(
-            QueueUrl=self.dlq_url, MessageBody=record.body, MessageAttributes=attributes
+            QueueUrl=dlq_url, MessageBody=record.body, MessageAttributes=attributes
         )
 
     def _mark_dead_lettered(self, event_id: str | None, reason: str, attempt: int) -> None:

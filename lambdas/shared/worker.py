@@ -49,6 +49,7 @@ def stage_runtime(
     max_receive_count: int,
     dead_letter_metric: str,
     retried_metric: str | None = None,
+    dlq_by_source: dict[str, str] | None = None,
 ) -> StageRuntime:
     events = EventStore(settings.events_table_name, settings.event_ttl_days)
     http = HttpClient(settings.http_client)
@@ -66,6 +67,7 @@ def stage_runtime(
             dead_letter_metric=dead_letter_metric,
             backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
             retried_metric=retried_metric,
+            dlq_by_source=dlq_by_source,
         ),
     )
 

@@ -84,6 +84,18 @@ def create_resources(signing_secret: str, token: str) -> Resources:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    dynamodb.create_table(
+        TableName="entities",
+        KeySchema=[
+            {"AttributeName": "entity_type", "KeyType": "HASH"},
+            {"AttributeName": "entity_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "entity_type", "AttributeType": "S"},
+            {"AttributeName": "entity_id", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="payloads")
     s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
@@ -135,6 +147,14 @@ def function_environment(
         "HTTP_CLIENT": json.dumps(http_client),
         "WEBHOOK_KEYS_SECRET_NAME": resources.erp_keys_secret_name,
         "LANE_QUEUE_URLS": json.dumps({lane: q.url for lane, q in resources.erp_lanes.items()}),
+        "ENTITIES_TABLE_NAME": "entities",
+        "ERP_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "ERP_LANES": json.dumps(
+            {
+                lane: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
+                for lane, q in resources.erp_lanes.items()
+            }
+        ),
         "QUEUES": json.dumps(
             {
                 stage: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}

@@ -1,0 +1,98 @@
+"""Sync stage: ERP event → entity store (ordering-safe) → PROCESSED (synced or stale_ignored).
+
+Every attempt is in the event's history (PROCESSING; RETRYING with the next retry time). Retryable
+failures back off exponentially; non-retryable ones go to the DLQ of the lane they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+
+from erp.entities import PIPELINE, ErpEventType
+from erp.entity_store import EntityStore, Outcome
+from erp.messages import ErpSyncRequested
+from shared.errors import NonRetryableError
+from shared.event_store import EventStatus
+from shared.metrics import count
+from shared.observability import logger, tracer
+from shared.queues import QueueRef
+from shared.settings import get_settings
+from shared.worker import StageRuntime, WorkerSettings, parse_message, stage_runtime, worker_handler
+
+STAGE = "sync"
+# DynamoDB refusals that no retry can fix.
+_PERMANENT_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
+
+
+class SyncSettings(WorkerSettings):
+    entities_table_name: str
+    erp_lanes: dict[str, QueueRef]  # lane → its queue pair
+    erp_max_receive_count: int = 3
+
+
+@dataclass(frozen=True)
+class _Dependencies:
+    stage: StageRuntime
+    entities: EntityStore
+
+
+@lru_cache(maxsize=1)
+def _deps() -> _Dependencies:
+    settings = get_settings(SyncSettings)
+    lanes = settings.erp_lanes
+    stage = stage_runtime(
+        settings,
+        pipeline=PIPELINE,
+        stage=STAGE,
+        dlq_url=next(iter(lanes.values())).dlq_url,
+        max_receive_count=settings.erp_max_receive_count,
+        dead_letter_metric="ErpEventDeadLettered",
+        retried_metric="ErpEventRetried",
+        dlq_by_source={lane.arn: lane.dlq_url for lane in lanes.values()},
+    )
+    return _Dependencies(stage=stage, entities=EntityStore(settings.entities_table_name))
+
+
+@tracer.capture_method
+def sync(record: SQSRecord) -> None:
+    deps = _deps()
+    message = parse_message(ErpSyncRequested, record)
+    events = deps.stage.events
+    event = events.get(message.event_id)
+    if event is None:
+        raise NonRetryableError(f"event {message.event_id} is not in the inbox")
+    if event["status"] == EventStatus.PROCESSED.value:
+        logger.info("already synced; redelivery ignored")
+        return
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    events.transition(message.event_id, EventStatus.PROCESSING, detail=f"attempt {attempt}")
+    try:
+        outcome = deps.entities.apply(
+            entity_type=message.entity_type.value,
+            entity_id=message.entity_id,
+            deleted=message.event_type is ErpEventType.DELETE,
+            data=message.data,
+            source_timestamp=message.source_timestamp,
+            event_id=message.event_id,
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _PERMANENT_ERRORS:
+            raise NonRetryableError(f"the entity store refused the write: {code}") from exc
+        raise
+    events.transition(
+        message.event_id, EventStatus.PROCESSED, attributes={"outcome": outcome.value}
+    )
+    if outcome is Outcome.STALE_IGNORED:
+        count("ErpStaleIgnored")
+        logger.info("older than the stored entity; ignored")
+    else:
+        count("ErpEventSynced", entity=message.entity_type.value)
+        logger.info("entity synced", extra={"entity_type": message.entity_type.value})
+
+
+handler = worker_handler(lambda: _deps().stage, sync)
