@@ -33,8 +33,10 @@ from shared.observability import logger, tracer
 from shared.secrets import get_secret
 from shared.settings import get_settings
 from shared.signatures import SignatureError, verify_api_key
+from shared.webhook_requests import WebhookRequests
 
 app = create_resolver()
+requests = WebhookRequests(rejected_metric="ErpEventRejected")
 KEY_HEADER = "X-Webhook-Key"
 # Kept with the inbox record; never the key.
 CAPTURED_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
@@ -44,12 +46,6 @@ class ErpIngestSettings(IntakeSettings):
     webhook_keys_secret_name: str
     lane_queue_urls: dict[str, str]  # lane → queue URL
     max_body_bytes: int = 262144
-
-
-def _reject(reason: str, error: ApiError) -> ApiError:
-    count("ErpEventRejected", reason=reason)
-    logger.info("webhook rejected", extra={"reason": reason, "error_code": str(error.code)})
-    return error
 
 
 def _captured_headers() -> dict[str, str]:
@@ -68,16 +64,7 @@ def receive_entity_webhook(entity: str) -> Response[str]:
             f"unknown entity {entity!r}: one of {', '.join(ROUTES)}",
         )
     event = app.current_event
-    body = (event.body or "").encode()
-    if len(body) > settings.max_body_bytes:
-        raise _reject(
-            "too_large",
-            ApiError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}",
-            ),
-        )
+    body = requests.raw_body(event, settings.max_body_bytes)
     try:
         keys = get_secret(settings.webhook_keys_secret_name).split()
     except GetParameterError as exc:
@@ -86,26 +73,10 @@ def receive_entity_webhook(entity: str) -> Response[str]:
     try:
         verify_api_key(header(event, KEY_HEADER), keys)
     except SignatureError as exc:
-        raise _reject(
+        raise requests.reject(
             "auth", ApiError(HTTPStatus.UNAUTHORIZED, ErrorCode.AUTH_ERROR, str(exc))
         ) from exc
-    media_type = (header(event, "content-type") or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise _reject(
-            "content_type",
-            ApiError(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            ),
-        )
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise _reject(
-            "malformed_json",
-            ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid JSON"),
-        ) from exc
+    document = requests.json_document(event, body)
 
     received_at = datetime.now(UTC)
     correlation_id = correlation_id_of(event)
@@ -117,7 +88,7 @@ def receive_entity_webhook(entity: str) -> Response[str]:
     webhook, problems = validate_webhook(route_entity, document)
     if webhook is None:
         _keep_rejected(settings, document, problems, capture, correlation_id)
-        raise _reject(
+        raise requests.reject(
             "validation",
             ApiError(
                 HTTPStatus.BAD_REQUEST,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,37 +27,10 @@ from shared.observability import logger, tracer
 from shared.secrets import get_secret
 from shared.settings import get_settings
 from shared.signatures import SignatureError, parse_secrets, verify_signature
+from shared.webhook_requests import WebhookRequests
 
 app = create_resolver()
-
-
-def _reject(reason: str, error: ApiError) -> ApiError:
-    count("WebhookRejected", reason=reason)
-    logger.info("webhook rejected", extra={"reason": reason, "error_code": str(error.code)})
-    return error
-
-
-def _raw_body() -> bytes:
-    event = app.current_event
-    body = event.body or ""
-    if event.is_base64_encoded:
-        try:
-            return base64.b64decode(body, validate=True)
-        except binascii.Error as exc:
-            raise _reject(
-                "invalid_body",
-                ApiError(
-                    HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid base64"
-                ),
-            ) from exc
-    return body.encode()
-
-
-def _is_json(content_type: str | None) -> bool:
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
+requests = WebhookRequests(rejected_metric="WebhookRejected")
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -74,16 +44,7 @@ def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
 def receive_order_webhook() -> Response[str]:
     settings = get_settings(IngestSettings)
     event = app.current_event
-    body = _raw_body()
-    if len(body) > settings.max_body_bytes:
-        raise _reject(
-            "too_large",
-            ApiError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}",
-            ),
-        )
+    body = requests.raw_body(event, settings.max_body_bytes)
     try:
         secrets = parse_secrets(get_secret(settings.webhook_secret_name))
     except GetParameterError as exc:
@@ -92,30 +53,15 @@ def receive_order_webhook() -> Response[str]:
     try:
         verify_signature(body, event.headers, secrets)
     except SignatureError as exc:
-        raise _reject(
+        raise requests.reject(
             "signature",
             ApiError(HTTPStatus.UNAUTHORIZED, ErrorCode.AUTH_ERROR, f"signature rejected: {exc}"),
         ) from exc
-    if not _is_json(header(event, "content-type")):
-        raise _reject(
-            "content_type",
-            ApiError(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            ),
-        )
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _reject(
-            "malformed_json",
-            ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid JSON"),
-        ) from exc
+    document = requests.json_document(event, body)
     try:
         order = OrderWebhook.model_validate(document)
     except ValidationError as exc:
-        raise _reject(
+        raise requests.reject(
             "validation",
             ApiError(
                 HTTPStatus.BAD_REQUEST,
@@ -138,7 +84,7 @@ def receive_order_webhook() -> Response[str]:
     try:
         result = submit(submission(delivery, settings), app.lambda_context)
     except KeyReusedError as exc:
-        raise _reject(
+        raise requests.reject(
             "webhook_id_reused",
             ApiError(
                 HTTPStatus.CONFLICT,

@@ -87,16 +87,7 @@ class EventStore:
         """Write a new event as RECEIVED. Returns False when it already moved past RECEIVED,
         i.e. it is a duplicate; an event still RECEIVED (its enqueue failed) is written again so
         the retry can queue it."""
-        now = utc_now()
-        item = {
-            **attributes,
-            "event_id": event_id,
-            "status": EventStatus.RECEIVED.value,
-            "status_history": [{"status": EventStatus.RECEIVED.value, "at": now}],
-            "received_at": now,
-            "updated_at": now,
-            "expires_at": int(time.time()) + self._ttl_seconds,
-        }
+        item = self._new_item(event_id, EventStatus.RECEIVED, attributes)
         try:
             self._table.put_item(
                 Item=item,
@@ -190,20 +181,24 @@ class EventStore:
 
     def record_rejected(self, event_id: str, attributes: dict[str, Any], errors: list[Any]) -> None:
         """Keep a refused delivery, with every reason, as a REJECTED event."""
-        now = utc_now()
         self._table.put_item(
-            Item={
-                **attributes,
-                "event_id": event_id,
-                "status": EventStatus.REJECTED.value,
-                "status_history": [{"status": EventStatus.REJECTED.value, "at": now}],
-                "errors": errors,
-                "received_at": now,
-                "updated_at": now,
-                "expires_at": int(time.time()) + self._ttl_seconds,
-            },
+            Item=self._new_item(event_id, EventStatus.REJECTED, {**attributes, "errors": errors}),
             ConditionExpression="attribute_not_exists(event_id)",
         )
+
+    def _new_item(
+        self, event_id: str, status: EventStatus, attributes: dict[str, Any]
+    ) -> dict[str, Any]:
+        now = utc_now()
+        return {
+            **attributes,
+            "event_id": event_id,
+            "status": status.value,
+            "status_history": [{"status": status.value, "at": now}],
+            "received_at": now,
+            "updated_at": now,
+            "expires_at": int(time.time()) + self._ttl_seconds,
+        }
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         response = self._table.get_item(Key={"event_id": event_id}, ConsistentRead=True)
