@@ -117,16 +117,35 @@ class Functions(_Strict):
     download_worker: FunctionSettings
     processing_worker: FunctionSettings
     ops_api: FunctionSettings
+    erp_ingest: FunctionSettings
+    erp_sync_worker: FunctionSettings
+    stuck_sweeper: FunctionSettings
 
 
 class Queues(_Strict):
     download: QueueConsumerSettings
     processing: QueueConsumerSettings
+    erp_high: QueueConsumerSettings
+    erp_standard: QueueConsumerSettings
+    erp_low: QueueConsumerSettings
+
+    @property
+    def erp_lanes(self) -> dict[str, QueueConsumerSettings]:
+        """The ERP priority lanes, most urgent first."""
+        return {"high": self.erp_high, "standard": self.erp_standard, "low": self.erp_low}
+
+
+class StuckEventSettings(_Strict):
+    """The sweeper re-enqueues events that have not moved for `stuck_after_minutes`."""
+
+    sweep_every_minutes: int = Field(ge=1, le=1440)
+    stuck_after_minutes: int = Field(ge=5, le=10080)
 
 
 class SecretNames(_Strict):
     webhook_signing: str = Field(min_length=1, max_length=512)
     marketplace_api_token: str = Field(min_length=1, max_length=512)
+    erp_webhook_keys: str = Field(min_length=1, max_length=512)
 
 
 class EnvironmentSettings(_Strict):
@@ -151,6 +170,7 @@ class EnvironmentSettings(_Strict):
     marketplace_api_base_url: HttpUrl
     internal_api_base_url: HttpUrl
     secret_names: SecretNames
+    stuck_events: StuckEventSettings
 
     @field_validator("log_retention_days")
     @classmethod
@@ -184,6 +204,49 @@ class EnvironmentSettings(_Strict):
                     f"retry budget: a batch can need {needed:.0f}s; raise the timeout or lower "
                     "http timeouts/retries"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _erp_lanes_are_ordered_by_priority(self) -> EnvironmentSettings:
+        """The high lane must get more pollers than standard, standard more than low; one
+        retry budget for all lanes (the worker counts attempts the same way for each)."""
+        lanes = self.queues.erp_lanes
+        concurrency = [lane.max_concurrency for lane in lanes.values()]
+        if any(c is None for c in concurrency):
+            raise ValueError("queues.erp_high/erp_standard/erp_low need max_concurrency")
+        high, standard, low = (c or 0 for c in concurrency)
+        if not high > standard > low:
+            raise ValueError(
+                f"ERP lane max_concurrency must be high > standard > low, got {high}, "
+                f"{standard}, {low}"
+            )
+        reserved = self.functions.erp_sync_worker.reserved_concurrency
+        if reserved is not None and high + standard + low > reserved:
+            raise ValueError(
+                f"the ERP lanes may poll with {high + standard + low} concurrent invocations but "
+                f"functions.erp_sync_worker.reserved_concurrency is {reserved}: lanes would "
+                "throttle each other"
+            )
+        if len({lane.max_receive_count for lane in lanes.values()}) != 1:
+            raise ValueError("ERP lanes must share one max_receive_count")
+        return self
+
+    @model_validator(mode="after")
+    def _stuck_means_past_any_retry(self) -> EnvironmentSettings:
+        """An event waiting out a crashed consumer's visibility timeout is not stuck."""
+        longest = max(
+            6 * getattr(self.functions, worker).timeout_seconds + queue.batching_window_seconds
+            for worker, queue in (
+                ("download_worker", self.queues.download),
+                ("processing_worker", self.queues.processing),
+                *(("erp_sync_worker", lane) for lane in self.queues.erp_lanes.values()),
+            )
+        )
+        if self.stuck_events.stuck_after_minutes * 60 <= longest:
+            raise ValueError(
+                f"stuck_events.stuck_after_minutes ({self.stuck_events.stuck_after_minutes}) "
+                f"must exceed the longest visibility timeout ({longest}s)"
+            )
         return self
 
     @property

@@ -50,6 +50,14 @@ def status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
         ["status", "pipeline", "events"],
         [[s, p, n] for s, by in stats["events_by_status"].items() for p, n in by.items()],
     )
+    breakdowns = [
+        table(
+            [key.removeprefix("events_by_"), "status", "events"],
+            [[v, s, n] for v, by in stats[key].items() for s, n in by.items()],
+        )
+        for key in sorted(stats)
+        if key.startswith("events_by_") and key != "events_by_status" and stats[key]
+    ]
     queues = table(
         ["queue", "visible", "in flight", "DLQ visible"],
         [
@@ -59,7 +67,9 @@ def status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
     )
     oldest = stats["oldest_in_flight_event"]
     text = (
-        f"{target.label}: {health['status'].upper()}\n\n{checks}\n\n{events}\n\n{queues}\n\n"
+        f"{target.label}: {health['status'].upper()}\n\n{checks}\n\n{events}\n\n"
+        + "".join(f"{b}\n\n" for b in breakdowns)
+        + f"{queues}\n\n"
         f"oldest in-flight event: {oldest['received_at'] or '-'} ({oldest['age_seconds'] or 0}s)"
     )
     return {"health": health, "stats": stats}, text
@@ -67,9 +77,10 @@ def status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
 
 def events_show(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
     event = _data(target.request("GET", f"events/{args.event_id}"))
-    fields = ("event_id", "pipeline", "status", "order_id", "event_type", "correlation_id",
-              "received_at", "updated_at")  # fmt: skip
-    summary = {k: event.get(k) for k in fields}
+    fields = ("event_id", "pipeline", "status", "order_id", "entity_type", "entity_id",
+              "event_type", "lane", "outcome", "correlation_id", "received_at",
+              "updated_at")  # fmt: skip
+    summary = {k: event.get(k) for k in fields if k in event}
     history = table(
         ["at", "status", "detail"],
         [[h["at"], h["status"], h.get("detail", "")] for h in event.get("status_history", [])],

@@ -1,4 +1,4 @@
-"""Durable state: the events table, the idempotency table and the raw payload bucket."""
+"""Durable state: the events, idempotency and ERP entities tables and the raw payload bucket."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ class DataStores(Construct):
             )
         # Powertools Idempotency's own schema: partition key `id`, TTL attribute `expiration`.
         self.idempotency_table = self._table("IdempotencyTable", "id", "expiration", removal)
+        # The ERP's entities as last synced; tombstones keep deletes ordered, so nothing expires.
+        self.entities_table = self._table(
+            "EntitiesTable", "entity_type", None, removal, sort_key="entity_id"
+        )
         self.access_logs_bucket = self._access_logs_bucket(removal)
         self.payload_bucket = s3.Bucket(
             self,
@@ -56,14 +60,33 @@ class DataStores(Construct):
             auto_delete_objects=not env.retain_data,
         )
 
+    @property
+    def events_environment(self) -> dict[str, str]:
+        """What every function that records events finds in its environment."""
+        return {
+            "EVENTS_TABLE_NAME": self.events_table.table_name,
+            "EVENT_TTL_DAYS": str(self._env.event_ttl_days),
+        }
+
     def _table(
-        self, construct_id: str, partition_key: str, ttl_attribute: str, removal: RemovalPolicy
+        self,
+        construct_id: str,
+        partition_key: str,
+        ttl_attribute: str | None,
+        removal: RemovalPolicy,
+        *,
+        sort_key: str | None = None,
     ) -> dynamodb.Table:
         table = dynamodb.Table(
             self,
             construct_id,
             partition_key=dynamodb.Attribute(
                 name=partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=(
+                dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING)
+                if sort_key
+                else None
             ),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,

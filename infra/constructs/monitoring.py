@@ -23,6 +23,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from cdk_monitoring_constructs import (
     AlarmFactoryDefaults,
     CustomMetricGroup,
+    CustomMetricWithAlarm,
+    CustomThreshold,
     DefaultDashboardFactory,
     ErrorCountThreshold,
     ErrorRateThreshold,
@@ -36,6 +38,7 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
+from infra.constructs.metric_watch import MetricWatch
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.constructs.rest_api import RestApi
@@ -102,6 +105,7 @@ class PipelineMonitoring(Construct):
         self.functions = [c for c in stack.node.find_all() if isinstance(c, PipelineFunction)]
         self.queues = [c for c in stack.node.find_all() if isinstance(c, QueueWithDlq)]
         self.tables = [c for c in stack.node.find_all() if isinstance(c, dynamodb.Table)]
+        self.watches = [c for c in stack.node.find_all() if isinstance(c, MetricWatch)]
         self._watch_api(api)
         for function in self.functions:
             self._watch_function(function)
@@ -113,6 +117,7 @@ class PipelineMonitoring(Construct):
                 table=table, human_readable_name=table.node.id, alarm_friendly_name=table.node.id
             )
         self._business_metrics()
+        self._watched_metrics()
         self._latest_errors()
         self.queries = self._saved_queries()
 
@@ -173,7 +178,7 @@ class PipelineMonitoring(Construct):
 
     def _watch_function(self, function: PipelineFunction) -> None:
         alarms = self._env.alarms
-        name = function.node.id
+        name = function.name
         limit = Duration.millis(
             int(function.timeout.to_milliseconds() * alarms.function_duration_ratio)
         )
@@ -217,7 +222,7 @@ class PipelineMonitoring(Construct):
 
     def _watch_queue(self, pair: QueueWithDlq) -> None:
         alarms = self._env.alarms
-        name = pair.node.id
+        name = pair.name
         self.facade.monitor_sqs_queue_with_dlq(
             queue=pair.queue,
             dead_letter_queue=pair.dlq,
@@ -230,7 +235,7 @@ class PipelineMonitoring(Construct):
                         f"{name}'s dead-letter queue holds messages: events are DEAD_LETTERED"
                         " and will not complete on their own.",
                         "`ops events list --status DEAD_LETTERED`, read the reasons, fix the cause,"
-                        f" then `ops dlq redrive {name.removesuffix('Queue').lower()}`.",
+                        f" then `ops dlq redrive {pair.stage}`.",
                         "DLQ not empty",
                     ),
                 )
@@ -262,7 +267,7 @@ class PipelineMonitoring(Construct):
         """Received but not yet deleted, per queue and DLQ (the queue widgets show visible)."""
         metrics = [
             queue.metric_approximate_number_of_messages_not_visible(
-                label=f"{pair.node.id} {part}", period=FIVE_MINUTES, statistic="Maximum"
+                label=f"{pair.name} {part}", period=FIVE_MINUTES, statistic="Maximum"
             )
             for pair in self.queues
             for part, queue in (("queue", pair.queue), ("DLQ", pair.dlq))
@@ -276,9 +281,9 @@ class PipelineMonitoring(Construct):
     def _business_metrics(self) -> None:
         namespace = self._env.metrics_namespace
 
-        def total(name: str, label: str) -> cloudwatch.MathExpression:
+        def total(name: str, label: str, dimensions: str = "service") -> cloudwatch.MathExpression:
             return cloudwatch.MathExpression(
-                expression=f"SUM({_search(namespace, 'service', name)})",
+                expression=f"SUM({_search(namespace, dimensions, name)})",
                 label=label,
                 period=FIVE_MINUTES,
             )
@@ -308,6 +313,76 @@ class PipelineMonitoring(Construct):
                         total("OrderDeadLettered", "dead-lettered"),
                     ],
                 ),
+                CustomMetricGroup(
+                    title="ERP entity sync",
+                    metrics=[
+                        total("ErpEventAccepted", "accepted", "entity,service"),
+                        total("ErpEventDuplicate", "duplicates"),
+                        total("ErpEventRejected", "rejected", "reason,service"),
+                        total("ErpEventRetried", "retried"),
+                        total("ErpStaleIgnored", "stale ignored"),
+                        total("ErpEventDeadLettered", "dead-lettered"),
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="ERP synced by entity",
+                    metrics=[
+                        cloudwatch.MathExpression(
+                            expression=_search(namespace, "entity,service", "ErpEventSynced"),
+                            label="synced",
+                            period=FIVE_MINUTES,
+                        )
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="Stuck events",
+                    metrics=[
+                        total("StuckEvents", "stuck"),
+                        total("StuckEventsRequeued", "re-enqueued"),
+                    ],
+                ),
+            ],
+        )
+
+    def _watched_metrics(self) -> None:
+        if not self.watches:
+            return
+        self.facade.monitor_custom(
+            human_readable_name="Watched business metrics",
+            alarm_friendly_name="Watched",
+            metric_groups=[
+                CustomMetricGroup(
+                    title=watch.metric_name,
+                    metrics=[
+                        CustomMetricWithAlarm(
+                            alarm_friendly_name=watch.metric_name,
+                            metric=cloudwatch.Metric(
+                                namespace=self._env.metrics_namespace,
+                                metric_name=watch.metric_name,
+                                dimensions_map={"service": watch.function.name},
+                                statistic=watch.statistic,
+                                period=watch.period,
+                                label=watch.metric_name,
+                            ),
+                            add_alarm={
+                                "Critical": CustomThreshold(
+                                    threshold=watch.max_value,
+                                    comparison_operator=(
+                                        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+                                    ),
+                                    # No data: the function did not report, not a breach.
+                                    treat_missing_data_override=(
+                                        cloudwatch.TreatMissingData.NOT_BREACHING
+                                    ),
+                                    **self._runbook.describe(
+                                        watch.meaning, watch.first_action, watch.runbook_section
+                                    ),
+                                )
+                            },
+                        )
+                    ],
+                )
+                for watch in self.watches
             ],
         )
 
@@ -353,6 +428,12 @@ class PipelineMonitoring(Construct):
                     "avg(record.metrics.durationMs) as avg_ms, max(record.metrics.durationMs) as "
                     "max_ms, pct(record.metrics.durationMs, 95) as p95_ms by @log"
                 ],
+            ),
+            "stuck-events": logs.QueryString(
+                fields=["@timestamp", "message", "event_id", "pipeline", "status", "updated_at",
+                        "stage", "reason"],
+                filter_statements=['message like /stuck event/'],
+                sort="@timestamp desc",
             ),
             "rejected-webhooks-by-reason": logs.QueryString(
                 filter_statements=['message = "webhook rejected"'],

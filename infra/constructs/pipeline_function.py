@@ -18,6 +18,7 @@ from infra.constructs import grants
 from infra.constructs.lambda_runtime import ARCHITECTURE, RUNTIME, LambdaRuntime
 from infra.constructs.log_groups import log_group
 from infra.constructs.nag import acknowledge
+from infra.constructs.naming import qualified_name
 from infra.constructs.queue_with_dlq import QueueWithDlq
 
 _LOG_LEVELS = {
@@ -42,12 +43,13 @@ class PipelineFunction(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
+        self.name = qualified_name(self)
         self.log_group = log_group(self, "Logs", env)
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{construct_id} ({env.name}): least privilege, granted per resource",
+            description=f"{self.name} ({env.name}): least privilege, granted per resource",
         )
         self.function = lambda_.Function(
             self,
@@ -68,7 +70,7 @@ class PipelineFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             environment={
-                "POWERTOOLS_SERVICE_NAME": construct_id,
+                "POWERTOOLS_SERVICE_NAME": self.name,
                 "POWERTOOLS_METRICS_NAMESPACE": env.metrics_namespace,
                 **environment,
             },

@@ -6,6 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.naming import qualified_name
+
 DLQ_RETENTION = Duration.days(14)
 SOURCE_RETENTION = Duration.days(4)
 VISIBILITY_TIMEOUT_FACTOR = (
@@ -19,11 +21,15 @@ class QueueWithDlq(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        stage: str,
         consumer_timeout: Duration,
         max_receive_count: int,
         batching_window: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # What operators type: `ops dlq redrive <stage>`, `/dlq/{stage}/redrive`.
+        self.stage = stage
+        self.name = qualified_name(self)
         window_seconds = batching_window.to_seconds() if batching_window else 0
         self.dlq = sqs.Queue(
             self,
@@ -46,3 +52,13 @@ class QueueWithDlq(Construct):
             ),
         )
         self.max_receive_count = max_receive_count
+
+    @property
+    def reference(self) -> dict[str, str]:
+        """The pair as functions read it from their environment (`shared.queues.QueueRef`)."""
+        return {
+            "url": self.queue.queue_url,
+            "arn": self.queue.queue_arn,
+            "dlq_url": self.dlq.queue_url,
+            "dlq_arn": self.dlq.queue_arn,
+        }

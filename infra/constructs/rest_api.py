@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -99,18 +100,21 @@ class RestApi(Construct):
         function: lambda_.IFunction,
         *,
         iam_auth: bool,
-        request_parameters: dict[str, bool] | None = None,
         public_reason: str = "",
     ) -> apigw.Method:
-        """Add `method path` → `function` (proxy integration)."""
+        """Add `method path` → `function` (proxy integration); `{params}` in the path are
+        required, so API Gateway refuses a request without them."""
         resource = self.api.root.resource_for_path(path)
+        request_parameters = {
+            f"method.request.path.{name}": True for name in re.findall(r"\{(\w+)\}", path)
+        }
         added = resource.add_method(
             method,
             apigw.LambdaIntegration(function, proxy=True),
             authorization_type=apigw.AuthorizationType.IAM
             if iam_auth
             else apigw.AuthorizationType.NONE,
-            request_parameters=request_parameters,
+            request_parameters=request_parameters or None,
             request_validator=self.validator,
         )
         acknowledge(

@@ -11,7 +11,8 @@ from infra.constructs.nag import acknowledge
 
 _NO_ROTATION = (
     "Rotated by hand with an overlap window: the value is shared with a third party (the "
-    "marketplace), which must switch at the same time; the functions accept two active values"
+    "marketplace, the ERP), which must switch at the same time; the functions accept two active "
+    "values"
 )
 
 
@@ -33,7 +34,14 @@ class PipelineSecrets(Construct):
             "token with `aws secretsmanager put-secret-value` before sending traffic",
             removal,
         )
-        for secret in (self.webhook_signing, self.marketplace_api_token):
+        self.erp_webhook_keys = self._secret(
+            "ErpWebhookKeys",
+            env.secret_names.erp_webhook_keys,
+            "X-Webhook-Key value(s) the ERP sends with its entity webhooks: one or two "
+            "whitespace-separated keys, newest first, during a rotation",
+            removal,
+        )
+        for secret in (self.webhook_signing, self.marketplace_api_token, self.erp_webhook_keys):
             acknowledge(secret, "AwsSolutions-SMG4", _NO_ROTATION)
 
     def _secret(

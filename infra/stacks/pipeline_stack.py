@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags
@@ -12,6 +11,7 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs import grants
 from infra.constructs.data_stores import PIPELINE_INDEX, STATUS_INDEX, DataStores
+from infra.constructs.erp_sync import ErpSync
 from infra.constructs.lambda_runtime import LambdaRuntime
 from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.nag import acknowledge
@@ -19,6 +19,7 @@ from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.constructs.rest_api import RestApi
 from infra.constructs.secrets import PipelineSecrets
+from infra.constructs.stuck_event_sweeper import StuckEventSweeper
 
 PAYLOAD_PREFIX = "qualia/orders/"
 
@@ -40,6 +41,7 @@ class WebhookPipelineStack(Stack):
         download_queue = QueueWithDlq(
             self,
             "DownloadQueue",
+            stage="download",
             consumer_timeout=Duration.seconds(env.functions.download_worker.timeout_seconds),
             max_receive_count=env.queues.download.max_receive_count,
             batching_window=Duration.seconds(env.queues.download.batching_window_seconds),
@@ -47,15 +49,13 @@ class WebhookPipelineStack(Stack):
         processing_queue = QueueWithDlq(
             self,
             "ProcessingQueue",
+            stage="processing",
             consumer_timeout=Duration.seconds(env.functions.processing_worker.timeout_seconds),
             max_receive_count=env.queues.processing.max_receive_count,
             batching_window=Duration.seconds(env.queues.processing.batching_window_seconds),
         )
 
-        common = {
-            "EVENTS_TABLE_NAME": stores.events_table.table_name,
-            "EVENT_TTL_DAYS": str(env.event_ttl_days),
-        }
+        common = stores.events_environment
         http_client = env.http.model_dump_json()
 
         ingest = PipelineFunction(
@@ -129,11 +129,19 @@ class WebhookPipelineStack(Stack):
             stores.payload_bucket, processing.role, PAYLOAD_PREFIX, "GetObject", "GetObjectVersion"
         )
 
+        ErpSync(self, "Erp", env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
+
         stage_queues = {
-            pair.node.id.removesuffix("Queue").lower(): pair
-            for pair in self.node.find_all()
-            if isinstance(pair, QueueWithDlq)
+            pair.stage: pair for pair in self.node.find_all() if isinstance(pair, QueueWithDlq)
         }
+        StuckEventSweeper(
+            self,
+            "StuckEvents",
+            env=env,
+            runtime=runtime,
+            stores=stores,
+            queues=list(stage_queues.values()),
+        )
         ops_api = PipelineFunction(
             self,
             "OpsApi",
@@ -145,16 +153,8 @@ class WebhookPipelineStack(Stack):
             environment={
                 **common,
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
-                "QUEUES": Stack.of(self).to_json_string(
-                    {
-                        stage: {
-                            "url": pair.queue.queue_url,
-                            "arn": pair.queue.queue_arn,
-                            "dlq_url": pair.dlq.queue_url,
-                            "dlq_arn": pair.dlq.queue_arn,
-                        }
-                        for stage, pair in stage_queues.items()
-                    }
+                "QUEUES": self.to_json_string(
+                    {stage: pair.reference for stage, pair in stage_queues.items()}
                 ),
             },
         )
@@ -183,14 +183,7 @@ class WebhookPipelineStack(Stack):
             ("POST", "/dlq/{queue}/redrive"),
             ("GET", "/dlq/{queue}/redrive"),
         ):
-            parameters = re.findall(r"\{(\w+)\}", path)
-            api.route(
-                method,
-                path,
-                ops_api.function,
-                iam_auth=True,
-                request_parameters={f"method.request.path.{p}": True for p in parameters} or None,
-            )
+            api.route(method, path, ops_api.function, iam_auth=True)
 
         # Last: it watches every function, queue and table built above.
         self.monitoring = PipelineMonitoring(self, "Monitoring", env=env, api=api)
@@ -218,6 +211,7 @@ class WebhookPipelineStack(Stack):
         outputs = {
             "ApiUrl": api.api.url,
             "EventsTableName": stores.events_table.table_name,
+            "EntitiesTableName": stores.entities_table.table_name,
             "PayloadBucketName": stores.payload_bucket.bucket_name,
             "DownloadQueueUrl": download_queue.queue.queue_url,
             "DownloadDlqUrl": download_queue.dlq.queue_url,
@@ -225,6 +219,7 @@ class WebhookPipelineStack(Stack):
             "ProcessingDlqUrl": processing_queue.dlq.queue_url,
             "WebhookSigningSecretName": secrets.webhook_signing.secret_name,
             "MarketplaceApiTokenSecretName": secrets.marketplace_api_token.secret_name,
+            "ErpWebhookKeysSecretName": secrets.erp_webhook_keys.secret_name,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():

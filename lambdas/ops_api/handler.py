@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
@@ -14,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ops_api import operations
 from ops_api.operations import OpsSettings, ReplayRefusedError, UnknownQueueError
 from shared.api import ApiError, ErrorCode, api_handler, create_resolver, success
-from shared.event_store import EventStatus, EventStore, InvalidCursorError
+from shared.event_store import EventStatus, EventStore, InvalidCursorError, plain
 from shared.observability import logger
 from shared.settings import get_settings
 
@@ -28,15 +27,9 @@ def _events() -> EventStore:
     return EventStore(get_settings(OpsSettings).events_table_name)
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; JSON wants int or float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "expires_at"}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _shown(event: dict[str, Any]) -> Any:
+    """What operators see of an event: JSON numbers, without the table's TTL bookkeeping."""
+    return plain({k: v for k, v in event.items() if k != "expires_at"})
 
 
 def _invalid(field: str, message: str) -> ApiError:
@@ -77,7 +70,10 @@ def list_events() -> Response[str]:
         )
     except InvalidCursorError as exc:
         raise _invalid("cursor", str(exc)) from exc
-    return success(app, {"events": _plain(items), "count": len(items), "next_cursor": cursor})
+    return success(
+        app,
+        {"events": [_shown(item) for item in items], "count": len(items), "next_cursor": cursor},
+    )
 
 
 @app.get("/events/<event_id>")
@@ -85,7 +81,7 @@ def get_event(event_id: str) -> Response[str]:
     item = _events().get(_event_id(event_id))
     if item is None:
         raise ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, f"no event {event_id}")
-    return success(app, _plain(item))
+    return success(app, _shown(item))
 
 
 @app.post("/events/<event_id>/replay")

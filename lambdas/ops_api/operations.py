@@ -12,11 +12,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from pydantic import Field
+from replay import requeue
 
-from orders import replay as order_replay
-from orders.messages import PIPELINE as ORDERS
 from shared import aws_clients
-from shared.batch import trace_attributes
+from shared.errors import NotReplayableError
 from shared.event_store import IN_FLIGHT_STATUSES, EventStatus, EventStore, utc_now
 from shared.queues import QueueRef
 from shared.settings import FunctionSettings
@@ -54,8 +53,21 @@ def _depth(sqs: Any, url: str) -> dict[str, int]:
     }
 
 
+# Attributes events may carry that operators want counts by, next to the pipeline.
+BREAKDOWNS = {"entity": "entity_type", "priority": "priority"}
+
+
 def stats(settings: OpsSettings, events: EventStore) -> dict[str, Any]:
-    by_status = {status.value: events.count_by_pipeline(status.value) for status in EventStatus}
+    attributes = ["pipeline", *BREAKDOWNS.values()]
+    counted = {status.value: events.count_by(status.value, attributes) for status in EventStatus}
+    by_status = {status: counts["pipeline"] for status, counts in counted.items()}
+    breakdowns: dict[str, dict[str, dict[str, int]]] = {
+        f"events_by_{name}": {} for name in BREAKDOWNS
+    }
+    for status, counts in counted.items():
+        for name, attribute in BREAKDOWNS.items():
+            for value, n in counts[attribute].items():
+                breakdowns[f"events_by_{name}"].setdefault(value, {})[status] = n
     oldest = [events.oldest_received_at(s.value) for s in IN_FLIGHT_STATUSES]
     oldest_at = min((o for o in oldest if o), default=None)
     age = None
@@ -69,6 +81,7 @@ def stats(settings: OpsSettings, events: EventStore) -> dict[str, Any]:
     }
     return {
         "events_by_status": by_status,
+        **breakdowns,
         "oldest_in_flight_event": {"received_at": oldest_at, "age_seconds": age},
         "queues": queues,
     }
@@ -165,10 +178,6 @@ def redrive_progress(settings: OpsSettings, name: str) -> dict[str, Any]:
     }
 
 
-# Each pipeline says how to rebuild the message that restarts one of its stages.
-_REPLAYERS = {ORDERS: (order_replay.stage_to_replay, order_replay.replay_message)}
-
-
 def replay(settings: OpsSettings, events: EventStore, event_id: str, force: bool) -> dict[str, Any]:
     event = events.get(event_id)
     if event is None:
@@ -178,26 +187,10 @@ def replay(settings: OpsSettings, events: EventStore, event_id: str, force: bool
         raise ReplayRefusedError(
             f"event {event_id} is {status}, not DEAD_LETTERED; add force=true to replay it anyway"
         )
-    pipeline = str(event.get("pipeline"))
-    if pipeline not in _REPLAYERS:
-        raise ReplayRefusedError(f"pipeline {pipeline!r} has no replay")
-    stage_of, build = _REPLAYERS[pipeline]
-    stage = stage_of(event)
     try:
-        message = build(event, stage)
-    except order_replay.NotReplayableError as exc:
+        stage = requeue(event, settings.queues)
+    except NotReplayableError as exc:
         raise ReplayRefusedError(str(exc)) from exc
-    ref = _queue(settings, stage)
-    correlation_id = str(event.get("correlation_id") or event_id)
-    aws_clients.sqs().send_message(
-        QueueUrl=ref.url,
-        MessageBody=message.model_dump_json(),
-        MessageAttributes=trace_attributes(event_id, correlation_id),
-    )
     replayed = {"stage": stage, "at": utc_now(), "forced": force, "from_status": status}
     events.note(event_id, "last_replay", replayed)
-    return {"event_id": event_id, "stage": stage, "queue": name_of(settings, ref), "status": status}
-
-
-def name_of(settings: OpsSettings, ref: QueueRef) -> str:
-    return next(name for name, candidate in settings.queues.items() if candidate == ref)
+    return {"event_id": event_id, "stage": stage, "queue": stage, "status": status}

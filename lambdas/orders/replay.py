@@ -7,20 +7,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from orders.messages import DownloadRequested, ProcessingRequested
+from shared.errors import NotReplayableError
 
 STAGES = ("download", "processing")
 
 
-class NotReplayableError(ValueError):
-    pass
-
-
 def stage_to_replay(event: dict[str, Any]) -> str:
-    """Where the event stopped: its dead-letter stage, else what its status says is next."""
+    """Where the event stopped: its dead-letter stage, else processing once the raw order is
+    stored, else download."""
     stage = (event.get("dead_letter") or {}).get("stage")
     if stage in STAGES:
         return str(stage)
-    return "processing" if event.get("status") in ("DOWNLOADED", "PROCESSED") else "download"
+    return "processing" if event.get("s3_key") else "download"
 
 
 def replay_message(event: dict[str, Any], stage: str) -> BaseModel:

@@ -143,7 +143,11 @@ class StageFailurePolicy:
             logger.warning("retryable failure; SQS will redeliver", extra={"reason": reason})
             return
         delay = self.backoff.delay(attempt)
-        next_at = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
+        next_at = (
+            (datetime.now(UTC) + timedelta(seconds=delay))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )  # the events table's time format: comparable as a string
         logger.warning(
             "retryable failure; retrying after backoff",
             extra={"reason": reason, "attempt": attempt, "delay_seconds": delay},

@@ -9,3 +9,7 @@ class RetryableError(Exception):
 
 class NonRetryableError(Exception):
     """The message can never succeed as it is: dead-letter it now, with this reason."""
+
+
+class NotReplayableError(ValueError):
+    """What the event stored is not enough to rebuild the message of the stage it stopped at."""

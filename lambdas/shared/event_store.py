@@ -10,7 +10,9 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +72,17 @@ ALLOWED_FROM: dict[EventStatus, frozenset[EventStatus]] = {
         }
     ),
 }
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; JSON and pydantic want int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def utc_now() -> str:
@@ -138,25 +151,74 @@ class EventStore:
             arguments["Limit"] = limit - len(items)
         return items[:limit], encode_cursor(last)
 
-    def count_by_pipeline(self, status: str, max_items: int = 100_000) -> dict[str, int]:
-        """How many events have `status`, per pipeline (bounded: an ops view, not a report)."""
-        counts: dict[str, int] = {}
+    def count_by(
+        self, status: str, attributes: Sequence[str], max_items: int = 100_000
+    ) -> dict[str, dict[str, int]]:
+        """How many events have `status`, per value of each of `attributes` (events without
+        one are not counted under it). Bounded: an ops view, not a report."""
+        counts: dict[str, dict[str, int]] = {name: {} for name in attributes}
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
         arguments: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": Key("status").eq(status),
-            "ProjectionExpression": "pipeline",
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
         }
         seen = 0
         while seen < max_items:
             page = self._table.query(**arguments)
             for item in page.get("Items", []):
-                pipeline = str(item.get("pipeline", "unknown"))
-                counts[pipeline] = counts.get(pipeline, 0) + 1
+                for name in attributes:
+                    if name in item:
+                        value = str(plain(item[name]))
+                        counts[name][value] = counts[name].get(value, 0) + 1
             seen += len(page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 break
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return counts
+
+    def not_moved_since(self, status: str, cutoff: str, now: str) -> list[dict[str, Any]]:
+        """Events in `status` whose last change is older than `cutoff`, except those waiting
+        for a scheduled retry (`next_retry_at` still ahead)."""
+        arguments: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            # Received after the cutoff means changed after it too: only older ones are read.
+            "KeyConditionExpression": Key("status").eq(status) & Key("received_at").lt(cutoff),
+            "FilterExpression": Attr("updated_at").lt(cutoff)
+            & (Attr("next_retry_at").not_exists() | Attr("next_retry_at").lt(now)),
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**arguments)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_once(self, event_id: str, attribute: str, value: Any, *, seen_update: str) -> bool:
+        """Set `attribute` unless it is already set or the event changed since `seen_update`.
+        Touches `updated_at`, so a re-enqueued event gets a whole new window to move."""
+        try:
+            self._table.update_item(
+                Key={"event_id": event_id},
+                UpdateExpression="SET #a = :v, #updated = :now",
+                ConditionExpression="attribute_not_exists(#a) AND #updated = :seen",
+                ExpressionAttributeNames={"#a": attribute, "#updated": "updated_at"},
+                ExpressionAttributeValues={":v": value, ":now": utc_now(), ":seen": seen_update},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def unmark(self, event_id: str, attribute: str) -> None:
+        self._table.update_item(
+            Key={"event_id": event_id},
+            UpdateExpression="REMOVE #a",
+            ExpressionAttributeNames={"#a": attribute},
+        )
 
     def oldest_received_at(self, status: str) -> str | None:
         page = self._table.query(

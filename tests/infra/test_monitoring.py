@@ -11,8 +11,24 @@ from infra.constructs.monitoring import runbook_anchor
 from tests.infra.conftest import ENVS, ROOT, Synth
 from tests.infra.test_stack import settings
 
-FUNCTIONS = ("Ingest", "DownloadWorker", "ProcessingWorker", "OpsApi")
-QUEUES = ("DownloadQueue", "ProcessingQueue")
+# Name in alarms and dashboards → construct path → config key.
+FUNCTIONS = {
+    "Ingest": ("Ingest", "ingest"),
+    "DownloadWorker": ("DownloadWorker", "download_worker"),
+    "ProcessingWorker": ("ProcessingWorker", "processing_worker"),
+    "OpsApi": ("OpsApi", "ops_api"),
+    "ErpIngest": ("Erp/Ingest", "erp_ingest"),
+    "ErpSyncWorker": ("Erp/SyncWorker", "erp_sync_worker"),
+    "StuckEventsSweeper": ("StuckEvents/Sweeper", "stuck_sweeper"),
+}
+QUEUES = {
+    "DownloadQueue": "DownloadQueue",
+    "ProcessingQueue": "ProcessingQueue",
+    "ErpHighLane": "Erp/HighLane",
+    "ErpStandardLane": "Erp/StandardLane",
+    "ErpLowLane": "Erp/LowLane",
+}
+WATCHED = ("StuckEvents",)
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
 
@@ -38,13 +54,13 @@ def metric_of(synth: Synth, alarm: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_every_queue_has_a_dlq_size_alarm(synth: Synth) -> None:
-    for queue in QUEUES:
+    for queue, path in QUEUES.items():
         alarm = alarms(synth)[
             f"WebhookPipeline-{synth.env}-{queue}-DLQ-Queue-Message-Count-Max-Critical"
         ]
         assert metric_of(synth, alarm) == (
             "ApproximateNumberOfMessagesVisible",
-            f"{queue}/Dlq.QueueName",
+            f"{path}/Dlq.QueueName",
         )
         assert alarm["Threshold"] == 0
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
@@ -52,14 +68,14 @@ def test_every_queue_has_a_dlq_size_alarm(synth: Synth) -> None:
 
 def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
     config = settings(synth.env).alarms
-    for queue in QUEUES:
+    for queue, path in QUEUES.items():
         age = alarms(synth)[f"WebhookPipeline-{synth.env}-{queue}-Queue-Message-Age-Max-Warning"]
         depth = alarms(synth)[
             f"WebhookPipeline-{synth.env}-{queue}-Queue-Message-Count-Max-Warning"
         ]
         assert metric_of(synth, age) == (
             "ApproximateAgeOfOldestMessage",
-            f"{queue}/Queue.QueueName",
+            f"{path}/Queue.QueueName",
         )
         assert age["Threshold"] == config.queue_oldest_message_seconds
         assert depth["Threshold"] == config.queue_max_depth
@@ -67,25 +83,33 @@ def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
 
 def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) -> None:
     config = settings(synth.env)
-    timeouts = {
-        "Ingest": config.functions.ingest.timeout_seconds,
-        "DownloadWorker": config.functions.download_worker.timeout_seconds,
-        "ProcessingWorker": config.functions.processing_worker.timeout_seconds,
-        "OpsApi": config.functions.ops_api.timeout_seconds,
-    }
     prefix = f"WebhookPipeline-{synth.env}"
-    for name in FUNCTIONS:
+    for name, (path, key) in FUNCTIONS.items():
+        timeout = getattr(config.functions, key).timeout_seconds
         errors = alarms(synth)[f"{prefix}-{name}-Fault-Rate-Critical"]
         throttles = alarms(synth)[f"{prefix}-{name}-Throttled-Count-Critical"]
         duration = alarms(synth)[f"{prefix}-{name}-Latency-P99-Warning"]
-        assert metric_of(synth, errors) == ("Errors", f"{name}/Function")
+        assert metric_of(synth, errors) == ("Errors", f"{path}/Function")
         assert errors["Threshold"] == config.alarms.function_error_rate_percent / 100
-        assert metric_of(synth, throttles) == ("Throttles", f"{name}/Function")
+        assert metric_of(synth, throttles) == ("Throttles", f"{path}/Function")
         assert throttles["Threshold"] == 0
-        assert metric_of(synth, duration) == ("Duration", f"{name}/Function")
-        assert duration["Threshold"] == int(
-            timeouts[name] * 1000 * config.alarms.function_duration_ratio
-        )
+        assert metric_of(synth, duration) == ("Duration", f"{path}/Function")
+        assert duration["Threshold"] == int(timeout * 1000 * config.alarms.function_duration_ratio)
+
+
+def test_stuck_events_alarm_on_the_sweepers_metric(synth: Synth) -> None:
+    config = settings(synth.env)
+    alarm = alarms(synth)[f"WebhookPipeline-{synth.env}-Watched-StuckEvents-Critical"]
+    [metric] = [m for m in alarm["Metrics"] if "MetricStat" in m]
+    stat = metric["MetricStat"]
+    assert stat["Metric"]["MetricName"] == "StuckEvents"
+    assert stat["Metric"]["Namespace"] == f"WebhookPipeline/{synth.env}"
+    assert stat["Metric"]["Dimensions"] == [{"Name": "service", "Value": "StuckEventsSweeper"}]
+    assert stat["Stat"] == "Maximum"
+    assert stat["Period"] == 60 * max(5, config.stuck_events.sweep_every_minutes)
+    assert alarm["Threshold"] == 0
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_api_alarms_on_5xx_rate_and_p99_latency(synth: Synth) -> None:
@@ -100,7 +124,7 @@ def test_api_alarms_on_5xx_rate_and_p99_latency(synth: Synth) -> None:
 def test_every_alarm_notifies_the_topic_and_links_an_existing_runbook_section(synth: Synth) -> None:
     config = settings(synth.env)
     found = alarms(synth)
-    assert len(found) == 2 + 3 * len(FUNCTIONS) + 3 * len(QUEUES)
+    assert len(found) == 2 + 3 * len(FUNCTIONS) + 3 * len(QUEUES) + len(WATCHED)
     for name, alarm in found.items():
         assert [synth.render(a) for a in alarm["AlarmActions"]] == ["Monitoring/AlarmTopic"], name
         assert alarm["ActionsEnabled"] is config.alarms.actions_enabled, name
@@ -140,11 +164,11 @@ def test_the_dashboard_shows_every_function_queue_and_the_latest_errors(synth: S
     [dashboard] = synth.resources("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == f"WebhookPipeline-{synth.env}"
     body = synth.render(dashboard["Properties"]["DashboardBody"])
-    for name in FUNCTIONS:
-        assert f"{name}/Function" in body, name
-    for queue in QUEUES:
-        assert f"{queue}/Queue.QueueName" in body, queue
-        assert f"{queue}/Dlq.QueueName" in body, queue
+    for path, _ in FUNCTIONS.values():
+        assert f"{path}/Function" in body, path
+    for path in QUEUES.values():
+        assert f"{path}/Queue.QueueName" in body, path
+        assert f"{path}/Dlq.QueueName" in body, path
     for metric in (
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateAgeOfOldestMessage",
@@ -155,10 +179,24 @@ def test_the_dashboard_shows_every_function_queue_and_the_latest_errors(synth: S
         assert metric in body, metric  # fmt: skip
     for percentile in ("p50", "p95", "p99"):
         assert f'"{percentile}"' in body, percentile
-    for table in ("DataStores/EventsTable", "DataStores/IdempotencyTable"):
+    for table in (
+        "DataStores/EventsTable",
+        "DataStores/IdempotencyTable",
+        "DataStores/EntitiesTable",
+    ):
         assert table in body
-    for title in ("Webhooks", "Rejected by reason", "Marketplace orders", "Latest errors"):
-        assert title in body
+    for title in (
+        "Webhooks",
+        "Rejected by reason",
+        "Marketplace orders",
+        "ERP entity sync",
+        "ERP synced by entity",
+        "Stuck events",
+        "Latest errors",
+    ):
+        assert title in body  # fmt: skip
+    for metric in ("ErpEventAccepted", "ErpEventSynced", "ErpEventDeadLettered", "StuckEvents"):
+        assert metric in body, metric
 
 
 def test_saved_queries_cover_every_function_log_group(synth: Synth) -> None:
@@ -172,10 +210,11 @@ def test_saved_queries_cover_every_function_log_group(synth: Synth) -> None:
         prefix + "errors-by-5-minutes",
         prefix + "duration-per-function",
         prefix + "rejected-webhooks-by-reason",
+        prefix + "stuck-events",
     }
     for query in queries.values():
         groups = {synth.render(g) for g in query["LogGroupNames"]}
-        assert groups == {f"{name}/Logs" for name in FUNCTIONS}
+        assert groups == {f"{path}/Logs" for path, _ in FUNCTIONS.values()}
     follow = queries[prefix + "follow-one-event"]["QueryString"]
     for field in ("event_id", "order_id", "correlation_id"):
         assert field in follow

@@ -15,7 +15,20 @@ FUNCTIONS = {
     "DownloadWorker": "download_worker",
     "ProcessingWorker": "processing_worker",
     "OpsApi": "ops_api",
+    "Erp/Ingest": "erp_ingest",
+    "Erp/SyncWorker": "erp_sync_worker",
+    "StuckEvents/Sweeper": "stuck_sweeper",
 }
+# Each queue pair: its path, the stage operators name it by, its consumer's config keys.
+QUEUES = {
+    "DownloadQueue": ("download", "download", "download_worker"),
+    "ProcessingQueue": ("processing", "processing", "processing_worker"),
+    "Erp/HighLane": ("erp-high", "erp_high", "erp_sync_worker"),
+    "Erp/StandardLane": ("erp-standard", "erp_standard", "erp_sync_worker"),
+    "Erp/LowLane": ("erp-low", "erp_low", "erp_sync_worker"),
+}
+ERP_LANES = ("High", "Standard", "Low")
+FUNCTION_PATHS = {key: path for path, key in FUNCTIONS.items()}
 LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "ERROR": "ERROR"}
 
 
@@ -89,12 +102,23 @@ EXPECTED_ENV = {
         "PROCESSING_MAX_RECEIVE_COUNT", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
     },
     "OpsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "QUEUES"},
+    "Erp/Ingest": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "IDEMPOTENCY_TABLE_NAME", "LANE_QUEUE_URLS",
+        "WEBHOOK_KEYS_SECRET_NAME", "MAX_BODY_BYTES",
+    },
+    "Erp/SyncWorker": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "ENTITIES_TABLE_NAME", "ERP_LANES",
+        "ERP_MAX_RECEIVE_COUNT",
+    },
+    "StuckEvents/Sweeper": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "QUEUES", "STUCK_AFTER_MINUTES",
+    },
 }  # fmt: skip
 
 
 def test_env_vars_hold_only_resource_names_and_settings_never_secrets(synth: Synth) -> None:
     config = settings(synth.env)
-    secret_names = {config.secret_names.webhook_signing, config.secret_names.marketplace_api_token}
+    secret_names = set(config.secret_names.model_dump().values())
     for path, expected in EXPECTED_ENV.items():
         variables = synth.one("AWS::Lambda::Function", f"{path}/Function")["Properties"][
             "Environment"
@@ -102,6 +126,7 @@ def test_env_vars_hold_only_resource_names_and_settings_never_secrets(synth: Syn
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
         assert set(variables) == expected | powertools, path
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == f"WebhookPipeline/{synth.env}"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == path.replace("/", "")
         for name, value in variables.items():
             if name.endswith("_SECRET_NAME"):
                 assert value in secret_names  # a name to look up, not the value
@@ -154,12 +179,12 @@ EXPECTED_GRANTS = {
         ("s3:ListBucket", "DataStores/PayloadBucket.Arn"),
         *(
             (f"sqs:{action}", f"{queue}/Queue.Arn")
-            for queue in ("DownloadQueue", "ProcessingQueue")
+            for queue in QUEUES
             for action in ("GetQueueAttributes", "SendMessage")
         ),
         *(
             (f"sqs:{action}", f"{queue}/Dlq.Arn")
-            for queue in ("DownloadQueue", "ProcessingQueue")
+            for queue in QUEUES
             for action in (
                 "GetQueueAttributes",
                 "StartMessageMoveTask",
@@ -169,6 +194,40 @@ EXPECTED_GRANTS = {
                 "DeleteMessage",
             )
         ),
+    },
+    "Erp/Ingest": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+        ("secretsmanager:GetSecretValue", "Secrets/ErpWebhookKeys"),
+        *(("sqs:SendMessage", f"Erp/{lane}Lane/Queue.Arn") for lane in ERP_LANES),
+    },
+    "Erp/SyncWorker": {
+        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:GetItem", "DataStores/EntitiesTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EntitiesTable.Arn"),
+        *(
+            (f"sqs:{action}", f"Erp/{lane}Lane/Queue.Arn")
+            for lane in ERP_LANES
+            for action in (
+                "ChangeMessageVisibility",
+                "DeleteMessage",
+                "GetQueueAttributes",
+                "GetQueueUrl",
+                "ReceiveMessage",
+            )
+        ),
+        *(("sqs:SendMessage", f"Erp/{lane}Lane/Dlq.Arn") for lane in ERP_LANES),
+    },
+    "StuckEvents/Sweeper": {
+        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-status"),
+        *(("sqs:SendMessage", f"{queue}/Queue.Arn") for queue in QUEUES),
     },
 }
 
@@ -184,12 +243,13 @@ def test_each_function_role_has_exactly_its_grants(synth: Synth, path: str) -> N
     assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline
 
 
-def test_the_ops_api_knows_every_stage_queue_pair(synth: Synth) -> None:
-    variables = synth.one("AWS::Lambda::Function", "OpsApi/Function")["Properties"]["Environment"][
-        "Variables"
-    ]
+@pytest.mark.parametrize("function", ["OpsApi", "StuckEvents/Sweeper"])
+def test_operators_and_the_sweeper_know_every_stage_queue_pair(synth: Synth, function: str) -> None:
+    variables = synth.one("AWS::Lambda::Function", f"{function}/Function")["Properties"][
+        "Environment"
+    ]["Variables"]
     rendered = synth.render(variables["QUEUES"])
-    for stage, construct in (("download", "DownloadQueue"), ("processing", "ProcessingQueue")):
+    for construct, (stage, _, _) in QUEUES.items():
         assert f'"{stage}":' in rendered
         for part in (f"{construct}/Queue", f"{construct}/Dlq"):
             assert part in rendered
@@ -210,15 +270,13 @@ def test_the_events_table_has_the_operator_indexes(synth: Synth) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("queue", "function"),
-    [("DownloadQueue", "download_worker"), ("ProcessingQueue", "processing_worker")],
-)
+@pytest.mark.parametrize("queue", list(QUEUES))
 def test_queues_have_encrypted_tls_only_dlqs_and_long_enough_visibility(
-    synth: Synth, queue: str, function: str
+    synth: Synth, queue: str
 ) -> None:
     config = settings(synth.env)
-    consumer = getattr(config.queues, queue.removesuffix("Queue").lower())
+    _, consumer_key, function = QUEUES[queue]
+    consumer = getattr(config.queues, consumer_key)
     timeout = getattr(config.functions, function).timeout_seconds
     source = synth.one("AWS::SQS::Queue", f"{queue}/Queue")["Properties"]
     dlq = synth.one("AWS::SQS::Queue", f"{queue}/Dlq")["Properties"]
@@ -251,15 +309,26 @@ def test_workers_poll_their_queue_with_partial_batch_responses(synth: Synth) -> 
     config = settings(synth.env)
     mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
     by_queue = {synth.render(m["Properties"]["EventSourceArn"]): m["Properties"] for m in mappings}
-    assert set(by_queue) == {"DownloadQueue/Queue.Arn", "ProcessingQueue/Queue.Arn"}
-    for arn, consumer in (
-        ("DownloadQueue/Queue.Arn", config.queues.download),
-        ("ProcessingQueue/Queue.Arn", config.queues.processing),
-    ):
-        mapping = by_queue[arn]
+    assert set(by_queue) == {f"{queue}/Queue.Arn" for queue in QUEUES}
+    for queue, (_, consumer_key, function) in QUEUES.items():
+        consumer = getattr(config.queues, consumer_key)
+        mapping = by_queue[f"{queue}/Queue.Arn"]
+        assert synth.render(mapping["FunctionName"]) == f"{FUNCTION_PATHS[function]}/Function"
         assert mapping["BatchSize"] == consumer.batch_size
         assert mapping.get("MaximumBatchingWindowInSeconds", 0) == consumer.batching_window_seconds
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        expected = {"MaximumConcurrency": consumer.max_concurrency}
+        assert mapping.get("ScalingConfig") == (expected if consumer.max_concurrency else None)
+
+
+def test_the_erp_lanes_poll_with_more_concurrency_the_more_urgent_they_are(synth: Synth) -> None:
+    mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    by_queue = {synth.render(m["Properties"]["EventSourceArn"]): m["Properties"] for m in mappings}
+    high, standard, low = (
+        by_queue[f"Erp/{lane}Lane/Queue.Arn"]["ScalingConfig"]["MaximumConcurrency"]
+        for lane in ERP_LANES
+    )
+    assert high > standard > low >= 2
 
 
 @pytest.mark.parametrize(
@@ -280,6 +349,40 @@ def test_tables_are_on_demand_encrypted_with_ttl_and_env_protection(
     assert pitr is config.point_in_time_recovery
     assert properties.get("DeletionProtectionEnabled", False) is config.deletion_protection
     assert resource["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+
+
+def test_the_entities_table_is_keyed_by_type_and_id_and_never_expires(synth: Synth) -> None:
+    config = settings(synth.env)
+    resource = synth.one("AWS::DynamoDB::Table", "DataStores/EntitiesTable")
+    properties = resource["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "entity_type", "KeyType": "HASH"},
+        {"AttributeName": "entity_id", "KeyType": "RANGE"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert "TimeToLiveSpecification" not in properties
+    pitr = properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+    assert pitr is config.point_in_time_recovery
+    assert resource["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
+
+
+def test_the_sweeper_runs_on_the_configured_schedule(synth: Synth) -> None:
+    config = settings(synth.env).stuck_events
+    [rule] = synth.resources("AWS::Events::Rule").values()
+    properties = rule["Properties"]
+    minutes = config.sweep_every_minutes
+    assert properties["ScheduleExpression"] == f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+    assert properties["State"] == "ENABLED"
+    [target] = properties["Targets"]
+    assert synth.render(target["Arn"]) == "StuckEvents/Sweeper/Function.Arn"
+    assert target["RetryPolicy"] == {
+        "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 60 * minutes,
+    }
+    variables = synth.one("AWS::Lambda::Function", "StuckEvents/Sweeper/Function")["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert variables["STUCK_AFTER_MINUTES"] == str(config.stuck_after_minutes)
 
 
 def test_prod_retains_and_protects_dev_destroys(synths: dict[str, Synth]) -> None:
@@ -321,7 +424,11 @@ def test_secrets_carry_the_configured_names(synth: Synth) -> None:
     names = {
         s["Properties"]["Name"] for s in synth.resources("AWS::SecretsManager::Secret").values()
     }
-    assert names == {config.secret_names.webhook_signing, config.secret_names.marketplace_api_token}
+    assert names == {
+        config.secret_names.webhook_signing,
+        config.secret_names.marketplace_api_token,
+        config.secret_names.erp_webhook_keys,
+    }
 
 
 def test_the_api_stage_logs_traces_and_throttles(synth: Synth) -> None:
@@ -345,6 +452,7 @@ def test_the_api_stage_logs_traces_and_throttles(synth: Synth) -> None:
     ("method", "path", "authorization", "function"),
     [
         ("POST", "Api/Api/Default/webhooks/qualia/POST", "NONE", "Ingest/Function"),
+        ("POST", "Api/Api/Default/webhooks/zoho/{entity}/POST", "NONE", "Erp/Ingest/Function"),
         ("GET", "Api/Api/Default/events/{event_id}/GET", "AWS_IAM", "OpsApi/Function"),
         ("GET", "Api/Api/Default/events/GET", "AWS_IAM", "OpsApi/Function"),
         ("POST", "Api/Api/Default/events/{event_id}/replay/POST", "AWS_IAM", "OpsApi/Function"),
@@ -373,14 +481,16 @@ def test_the_stack_is_named_after_the_env_and_exports_what_operators_need(synth:
         "PayloadBucketName",
         "DownloadDlqUrl",
         "ProcessingDlqUrl",
+        "EntitiesTableName",
+        "ErpWebhookKeysSecretName",
     ):
         assert name in outputs
     synth.template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"Name": f"webhook-pipeline-{synth.env}"}
     )
-    # Four pipeline functions, plus CDK's auto-delete provider where buckets are disposable.
+    # The pipeline functions, plus CDK's auto-delete provider where buckets are disposable.
     auto_delete = 0 if settings(synth.env).retain_data else 1
-    synth.template.resource_count_is("AWS::Lambda::Function", 4 + auto_delete)
+    synth.template.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS) + auto_delete)
 
 
 def test_errors_from_api_gateway_itself_use_the_envelope(synth: Synth) -> None:

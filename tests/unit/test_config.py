@@ -77,3 +77,64 @@ def test_invalid_settings_name_the_field(path: tuple[str, ...], value: Any, frag
     with pytest.raises(ConfigError, match="invalid settings for environment 'staging'") as caught:
         load_settings(envs, "staging")
     assert fragment in str(caught.value)
+
+
+def _with(env: str, changes: dict[tuple[str, ...], Any]) -> dict[str, Any]:
+    envs: dict[str, Any] = json.loads(json.dumps(environments()))
+    for path, value in changes.items():
+        target = envs[env]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return envs
+
+
+@pytest.mark.parametrize(("high", "standard", "low"), [(5, 5, 2), (4, 6, 2), (6, 4, 4), (2, 3, 4)])
+def test_erp_lanes_must_poll_high_above_standard_above_low(
+    high: int, standard: int, low: int
+) -> None:
+    envs = _with(
+        "dev",
+        {
+            ("queues", "erp_high", "max_concurrency"): high,
+            ("queues", "erp_standard", "max_concurrency"): standard,
+            ("queues", "erp_low", "max_concurrency"): low,
+        },
+    )
+    with pytest.raises(ConfigError, match=r"must be high > standard > low"):
+        load_settings(envs, "dev")
+
+
+def test_erp_lanes_need_a_concurrency_and_one_retry_budget() -> None:
+    missing = _with("dev", {("queues", "erp_low", "max_concurrency"): None})
+    with pytest.raises(ConfigError, match="need max_concurrency"):
+        load_settings(missing, "dev")
+    uneven = _with("dev", {("queues", "erp_low", "max_receive_count"): 5})
+    with pytest.raises(ConfigError, match="share one max_receive_count"):
+        load_settings(uneven, "dev")
+
+
+def test_erp_lanes_cannot_poll_past_the_workers_reserved_concurrency() -> None:
+    # prod: 10 + 6 + 3 = 19 pollers
+    envs = _with("prod", {("functions", "erp_sync_worker", "reserved_concurrency"): 18})
+    with pytest.raises(
+        ConfigError,
+        match=r"poll with 19 concurrent invocations but functions.erp_sync_worker"
+        r".reserved_concurrency is 18",
+    ):
+        load_settings(envs, "prod")
+    envs = _with("prod", {("functions", "erp_sync_worker", "reserved_concurrency"): 19})
+    assert load_settings(envs, "prod").functions.erp_sync_worker.reserved_concurrency == 19
+
+
+def test_stuck_means_longer_than_any_visibility_timeout() -> None:
+    # The longest: download/processing workers, 6 x 60s + a 2s batching window in prod.
+    envs = _with("prod", {("stuck_events", "stuck_after_minutes"): 6})
+    with pytest.raises(ConfigError, match=r"must exceed the longest visibility timeout \(362s\)"):
+        load_settings(envs, "prod")
+    envs = _with("prod", {("stuck_events", "stuck_after_minutes"): 7})
+    assert load_settings(envs, "prod").stuck_events.stuck_after_minutes == 7
+
+
+def test_prod_sweeps_for_stuck_events_every_five_minutes() -> None:
+    assert load_settings(environments(), "prod").stuck_events.sweep_every_minutes == 5

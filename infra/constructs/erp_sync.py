@@ -1,0 +1,104 @@
+"""The ERP entity sync pipeline: `POST /webhooks/zoho/{entity}` → three priority lanes → the sync
+worker → the entities table. Built from the shared constructs; monitoring and the ops endpoints
+find its functions and lanes on their own."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from constructs import Construct
+
+from infra.config import EnvironmentSettings
+from infra.constructs import grants
+from infra.constructs.data_stores import DataStores
+from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.queue_with_dlq import QueueWithDlq
+from infra.constructs.rest_api import RestApi
+from infra.constructs.secrets import PipelineSecrets
+
+
+class ErpSync(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: EnvironmentSettings,
+        runtime: LambdaRuntime,
+        stores: DataStores,
+        secrets: PipelineSecrets,
+        api: RestApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        worker_timeout = Duration.seconds(env.functions.erp_sync_worker.timeout_seconds)
+        self.lanes = {
+            lane: QueueWithDlq(
+                self,
+                f"{lane.title()}Lane",
+                stage=f"erp-{lane}",
+                consumer_timeout=worker_timeout,
+                max_receive_count=consumer.max_receive_count,
+                batching_window=Duration.seconds(consumer.batching_window_seconds),
+            )
+            for lane, consumer in env.queues.erp_lanes.items()
+        }
+        to_json = Stack.of(self).to_json_string
+
+        self.ingest = PipelineFunction(
+            self,
+            "Ingest",
+            handler="erp_ingest.handler.handler",
+            description="POST /webhooks/zoho/{entity}: authenticate, validate, keep, queue by lane",
+            function=env.functions.erp_ingest,
+            env=env,
+            runtime=runtime,
+            environment={
+                **stores.events_environment,
+                "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
+                "LANE_QUEUE_URLS": to_json(
+                    {lane: pair.queue.queue_url for lane, pair in self.lanes.items()}
+                ),
+                "WEBHOOK_KEYS_SECRET_NAME": env.secret_names.erp_webhook_keys,
+                "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
+            },
+        )
+        role = self.ingest.role
+        grants.table_actions(stores.events_table, role, "PutItem", "GetItem", "UpdateItem")
+        grants.table_actions(
+            stores.idempotency_table, role, "PutItem", "GetItem", "UpdateItem", "DeleteItem"
+        )
+        for pair in self.lanes.values():
+            grants.send_to(pair.queue, role)
+        grants.read_secret(secrets.erp_webhook_keys, role)
+
+        self.sync_worker = PipelineFunction(
+            self,
+            "SyncWorker",
+            handler="erp_sync_worker.handler.handler",
+            description="Syncs ERP entity events into the entities table, ordering-safe",
+            function=env.functions.erp_sync_worker,
+            env=env,
+            runtime=runtime,
+            environment={
+                **stores.events_environment,
+                "ENTITIES_TABLE_NAME": stores.entities_table.table_name,
+                "ERP_LANES": to_json({lane: pair.reference for lane, pair in self.lanes.items()}),
+                "ERP_MAX_RECEIVE_COUNT": str(env.queues.erp_high.max_receive_count),
+            },
+        )
+        for lane, pair in self.lanes.items():
+            self.sync_worker.consume(pair, env.queues.erp_lanes[lane])
+        role = self.sync_worker.role
+        grants.table_actions(stores.events_table, role, "GetItem", "UpdateItem")
+        grants.table_actions(stores.entities_table, role, "GetItem", "UpdateItem")
+
+        api.route(
+            "POST",
+            "/webhooks/zoho/{entity}",
+            self.ingest.function,
+            iam_auth=False,
+            public_reason=(
+                "Called by the ERP, which cannot sign with SigV4; every request is authenticated "
+                "in the function by its X-Webhook-Key, compared in constant time"
+            ),
+        )
