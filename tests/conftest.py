@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -113,3 +115,19 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
         cold_start()
         yield Pipeline(resources, signing_secret, marketplace, internal_api)
         cold_start()
+
+
+@pytest.fixture
+def info_logs() -> Iterator[io.StringIO]:
+    """The functions' log lines at INFO. The handler keeps the stdout it was created with,
+    so it is pointed at a buffer for the test."""
+    from shared.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous_level, previous_stream = logger.log_level, handler.setStream(buffer)
+    logger.setLevel("INFO")
+    yield buffer
+    logger.setLevel(previous_level)
+    handler.setStream(previous_stream)

@@ -213,11 +213,13 @@ class EventStore:
             raise
         return True
 
-    def unmark(self, event_id: str, attribute: str) -> None:
+    def unmark(self, event_id: str, attribute: str, *, updated_at: str) -> None:
+        """Undo `mark_once`, `updated_at` included: as if it had never been marked."""
         self._table.update_item(
             Key={"event_id": event_id},
-            UpdateExpression="REMOVE #a",
-            ExpressionAttributeNames={"#a": attribute},
+            UpdateExpression="REMOVE #a SET #updated = :was",
+            ExpressionAttributeNames={"#a": attribute, "#updated": "updated_at"},
+            ExpressionAttributeValues={":was": updated_at},
         )
 
     def oldest_received_at(self, status: str) -> str | None:

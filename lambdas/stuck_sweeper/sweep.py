@@ -80,11 +80,9 @@ def _handle(
         logger.error("stuck event cannot be re-enqueued", extra={**context, "reason": str(exc)})
         return
     except (BotoCoreError, ClientError):
-        events.unmark(event_id, REQUEUE_MARK)
+        events.unmark(event_id, REQUEUE_MARK, updated_at=str(event["updated_at"]))
         report.failed.append(event_id)
-        logger.exception(
-            "re-enqueue of a stuck event failed; the next sweep retries", extra=context
-        )
+        logger.exception("stuck event re-enqueue failed; the next sweep retries", extra=context)
         return
     report.requeued.append(event_id)
     logger.warning("stuck event re-enqueued", extra={**context, "stage": stage})

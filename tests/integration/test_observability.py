@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,22 +12,6 @@ from tests.support.flows import drain_stage
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
 from tests.support.output import emitted_metrics, json_lines
 from tests.support.signing import order_webhook_body, signed_headers
-
-
-@pytest.fixture
-def info_logs() -> Iterator[io.StringIO]:
-    """The functions' log lines at INFO. The handler keeps the stdout it was created with,
-    so it is pointed at a buffer for the test."""
-    from shared.observability import logger
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous_level, previous_stream = logger.log_level, handler.setStream(buffer)
-    logger.setLevel("INFO")
-    yield buffer
-    logger.setLevel(previous_level)
-    handler.setStream(previous_stream)
 
 
 def post(pipeline: Pipeline, body: bytes, headers: dict[str, str] | None = None) -> int:

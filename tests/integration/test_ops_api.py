@@ -135,11 +135,12 @@ def test_stats_count_events_and_read_queue_depths(pipeline: Pipeline) -> None:
 def test_health_checks_every_dependency(pipeline: Pipeline) -> None:
     body = response_json(ops("GET", "/health", "/health"))["data"]
     assert body["status"] == "healthy"
+    stages = ("download", "processing", "erp-high", "erp-standard", "erp-low")
     assert set(body["checks"]) == {
-        "events_table", "payload_bucket", "queue:download", "dlq:download",
-        "queue:processing", "dlq:processing",
+        "events_table", "payload_bucket",
+        *(f"{kind}:{stage}" for stage in stages for kind in ("queue", "dlq")),
     }  # fmt: skip
-    assert body["dlq_depths"] == {"download": 0, "processing": 0}
+    assert body["dlq_depths"] == dict.fromkeys(stages, 0)
 
 
 def test_health_is_degraded_when_a_dependency_fails(pipeline: Pipeline) -> None:
@@ -177,7 +178,10 @@ def test_a_dlq_holding_messages_is_redriven_to_its_source(pipeline: Pipeline) ->
 def test_redriving_an_unknown_queue_is_404(pipeline: Pipeline) -> None:
     response = ops("POST", "/dlq/nope/redrive", "/dlq/{queue}/redrive", queue="nope")
     assert response["statusCode"] == 404
-    assert "known are download, processing" in response_json(response)["error"]["message"]
+    assert (
+        "known are download, erp-high, erp-low, erp-standard, processing"
+        in response_json(response)["error"]["message"]
+    )
 
 
 def test_a_dead_lettered_event_is_replayed_at_its_stage_and_completes(pipeline: Pipeline) -> None:

@@ -10,6 +10,7 @@ import boto3
 
 REGION = "us-east-1"
 MAX_RECEIVE_COUNT = 3
+STUCK_AFTER_MINUTES = 30
 ERP_KEY = "erp-key-current"  # test values, not real keys
 ERP_OLD_KEY = "erp-key-previous"
 
@@ -117,6 +118,15 @@ def create_resources(signing_secret: str, token: str) -> Resources:
     )
 
 
+def stage_queues(resources: Resources) -> dict[str, QueuePair]:
+    """Every queue pair by the stage name operators use, as the stack names them."""
+    return {
+        "download": resources.download,
+        "processing": resources.processing,
+        **{f"erp-{lane}": pair for lane, pair in resources.erp_lanes.items()},
+    }
+
+
 def function_environment(
     resources: Resources, *, marketplace_url: str, internal_url: str
 ) -> dict[str, str]:
@@ -158,10 +168,8 @@ def function_environment(
         "QUEUES": json.dumps(
             {
                 stage: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
-                for stage, q in (
-                    ("download", resources.download),
-                    ("processing", resources.processing),
-                )
+                for stage, q in stage_queues(resources).items()
             }
         ),
+        "STUCK_AFTER_MINUTES": str(STUCK_AFTER_MINUTES),
     }
