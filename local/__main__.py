@@ -13,14 +13,21 @@ from typing import Any
 from local.runtime import STATE_DIR, LocalRuntime, RuntimeOptions
 
 
+def _options(args: argparse.Namespace) -> RuntimeOptions:
+    return RuntimeOptions(
+        cdk_out=args.cdk_out,
+        retry_delay_seconds=args.retry_delay,
+        schedule_every_seconds=args.schedule_every,
+        state_dir=args.state_dir,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    options = RuntimeOptions(
-        cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay, state_dir=args.state_dir
-    )
+    options = _options(args)
     with LocalRuntime(options) as runtime:
         state = runtime.state()
         print(
@@ -28,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
 Webhook Pipeline (local, {state["stack"]}) is up. Ctrl-C stops everything.
   API                {state["api_url"]}
     POST {state["api_url"]}webhooks/qualia      (Standard Webhooks signature)
+    POST {state["api_url"]}webhooks/zoho/{{entity}}  (X-Webhook-Key: {state["erp_webhook_keys"][0]})
     GET  {state["api_url"]}events/{{event_id}}  (IAM is not enforced locally: loopback only)
   signing secret     {state["signing_secrets"][0]}
   moto (AWS)         {state["moto_endpoint"]}
@@ -48,11 +56,7 @@ Try: make send FILE=docs/examples/order-webhook.json
 def _demo(args: argparse.Namespace) -> int:
     from local.demo import run_demo
 
-    return run_demo(
-        RuntimeOptions(
-            cdk_out=args.cdk_out, retry_delay_seconds=args.retry_delay, state_dir=args.state_dir
-        )
-    )
+    return run_demo(_options(args))
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -80,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--cdk-out", type=Path, help="use this synthesized cdk.out")
         command.add_argument(
             "--retry-delay", type=int, default=1, help="seconds before a failed record reappears"
+        )
+        command.add_argument(
+            "--schedule-every",
+            type=float,
+            help="seconds between ticks of every schedule rule (default: each rule's rate)",
         )
         command.add_argument(
             "--state-dir", type=Path, default=STATE_DIR, help="runtime.json, logs, cdk.out"

@@ -1,9 +1,11 @@
-"""`make demo`: the whole pipeline on this machine, driven through a scripted mix of webhooks.
+"""`make demo`: the whole platform on this machine, driven through a scripted mix of webhooks.
 
-Valid orders, a duplicate delivery, a bad signature, an invalid body, an order whose download
-fails twice before it succeeds, and an order with an unknown jurisdiction (dead-lettered). Prints
-progress, then a table of expected and actual outcomes and the DLQ depths; exits 0 only if every
-outcome matched.
+Marketplace orders: valid orders, a duplicate delivery, a bad signature, an invalid body, an order
+whose download fails twice before it succeeds, and an order with an unknown jurisdiction
+(dead-lettered). ERP entity sync: one webhook for each of the seven entities (each in its
+priority lane), a re-delivery, a changed update, an older update sent late, a wrong key, an
+invalid invoice and an unknown entity. Prints progress, then a table of expected and actual
+outcomes, ERP events by entity and the DLQ depths; exits 0 only if every outcome matched.
 """
 
 from __future__ import annotations
@@ -30,16 +32,22 @@ class Case:
     expected_status: str  # final event status, or "-" when no event must exist
     body: bytes
     headers: dict[str, str]
+    path: str = "webhooks/qualia"
     http: int = 0
     event_id: str | None = None
     sent_at: float = 0.0
     done_at: float | None = None
     status: str = "-"
     stages: list[str] = field(default_factory=list)
+    note: str = ""  # the ERP lane and the sync outcome
+    expected_outcome: str | None = None
 
     @property
     def matched(self) -> bool:
-        return self.http == self.expected_http and self.status == self.expected_status
+        outcome_ok = self.expected_outcome is None or self.expected_outcome in self.note
+        return (
+            self.http == self.expected_http and self.status == self.expected_status and outcome_ok
+        )
 
 
 def _order(order_id: str) -> bytes:
@@ -72,6 +80,56 @@ def _cases(runtime: LocalRuntime) -> list[Case]:
         Case("invalid body", 400, "-", invalid, signed(invalid)),
         Case("download fails twice, then ok", 202, "PROCESSED", flaky, signed(flaky)),
         Case("unknown jurisdiction", 202, "DEAD_LETTERED", atlantis, signed(atlantis)),
+        *_erp_cases(runtime.erp_webhook_keys[0]),
+    ]
+
+
+_ERP_DATA: dict[str, tuple[str, dict[str, Any]]] = {
+    "invoices": ("invoice", {"invoice_id": "INV-9001", "customer_id": "C-7", "total": 1250.5}),
+    "products": ("product", {"item_id": "I-42", "name": "Widget", "rate": 12.5}),
+    "customers": ("customer", {"contact_id": "C-7", "contact_name": "Acme Corp"}),
+    "bills": ("bill", {"bill_id": "B-300", "vendor_id": "V-9", "total": 99.9}),
+    "credit-notes": ("credit_note", {"creditnote_id": "CN-5", "customer_id": "C-7", "total": 20}),
+    "stock": ("stock", {"item_id": "I-42", "warehouse_id": "W-1", "quantity": 130}),
+    "prices": ("price", {"pricebook_id": "PB-1", "item_id": "I-42", "rate": 11.75}),
+}
+
+
+def _erp(route: str, key: str, occurred_at: str, **data: Any) -> tuple[bytes, dict[str, str], str]:
+    entity_type, base = _ERP_DATA[route]
+    body = {
+        "event_type": "update",
+        "entity_type": entity_type,
+        "entity_id": f"{entity_type}-1",
+        "data": {**base, **data},
+        "occurred_at": occurred_at,
+    }
+    headers = {"Content-Type": "application/json", "X-Webhook-Key": key}
+    return json.dumps(body).encode(), headers, f"webhooks/zoho/{route}"
+
+
+def _erp_cases(key: str) -> list[Case]:
+    noon, later, earlier = "2026-11-20T12:00:00Z", "2026-11-20T13:00:00Z", "2026-11-20T11:00:00Z"
+    cases = []
+    for route in _ERP_DATA:
+        body, headers, path = _erp(route, key, noon)
+        cases.append(Case(f"ERP {route}", 202, "PROCESSED", body, headers, path))
+    invoice, invoice_headers, invoice_path = _erp("invoices", key, noon)
+    changed = _erp("customers", key, later, contact_name="Acme Corporation")
+    older = _erp("products", key, earlier, name="Old widget")
+    wrong_key = _erp("bills", "not-the-key", noon)
+    invalid_body = json.dumps(
+        {"event_type": "create", "entity_type": "invoice", "entity_id": "inv-2", "data": {}}
+    ).encode()
+    unknown = _erp("stock", key, noon)
+    return [
+        *cases,
+        Case("ERP invoice re-delivered", 200, "PROCESSED", invoice, invoice_headers, invoice_path),
+        Case("ERP customer changed", 202, "PROCESSED", *changed),
+        Case("ERP product update, older", 202, "PROCESSED", *older, expected_outcome="stale"),
+        Case("ERP wrong key", 401, "-", *wrong_key),
+        Case("ERP invoice, invalid", 400, "-", invalid_body, invoice_headers, invoice_path),
+        Case("ERP unknown entity", 404, "-", unknown[0], unknown[1], "webhooks/zoho/orders"),
     ]
 
 
@@ -117,10 +175,12 @@ def run_demo(options: RuntimeOptions) -> int:
         cases = _cases(runtime)
         for case in cases:
             case.sent_at = time.monotonic()
-            case.http, text = post(f"{runtime.api_url}webhooks/qualia", case.body, case.headers)
+            case.http, text = post(f"{runtime.api_url}{case.path}", case.body, case.headers)
             data = json.loads(text).get("data") or {}
             case.event_id = data.get("event_id")
             print(f"  sent {case.label:<32} HTTP {case.http}", flush=True)
+            if case.label == "ERP products":
+                time.sleep(1.5)  # let the current product sync before the older update arrives
         _follow(runtime, cases)
         _report(runtime, cases)
         ok = all(case.matched for case in cases) and _dlq_depths_match(runtime)
@@ -141,6 +201,10 @@ def _follow(runtime: LocalRuntime, cases: list[Case]) -> None:
             event = _get_event(runtime, str(case.event_id))
             case.status = event.get("status", "-")
             case.stages = [entry["status"] for entry in event.get("status_history", [])]
+            if event.get("lane"):
+                case.note = (
+                    f"[{event['lane']} lane{', ' + event['outcome'] if 'outcome' in event else ''}]"
+                )
             if case.status in TERMINAL:
                 case.done_at = time.monotonic()
         counts: dict[str, int] = {}
@@ -167,11 +231,24 @@ def _report(runtime: LocalRuntime, cases: list[Case]) -> None:
         mark = "ok" if case.matched else "MISMATCH"
         print(
             f"{case.label:<32} {expected:<18} {case.http:>4}  {(case.event_id or '-')[:8]:<8} "
-            f"{case.status:<14} {took:>6}  {' > '.join(case.stages) or '-'}  {mark}"
+            f"{case.status:<14} {took:>6}  {' > '.join(case.stages) or '-'} {case.note}  {mark}"
         )
+    _erp_summary(runtime)
     print("\ndead-letter queues:")
     for path, depth in _dlq_depths(runtime).items():
         print(f"  {path:<40} {depth}")
+
+
+def _erp_summary(runtime: LocalRuntime) -> None:
+    """ERP events by entity and status, as `GET /stats` (and `ops status`) report them."""
+    status, text = http_request("GET", f"{runtime.api_url}stats", None, {})
+    if status != 200:
+        print(f"\nGET /stats answered {status}")
+        return
+    by_entity = json.loads(text)["data"].get("events_by_entity", {})
+    print("\nERP events by entity (GET /stats):")
+    for entity, counts in sorted(by_entity.items()):
+        print(f"  {entity:<12} " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
 
 
 def _dlq_depths(runtime: LocalRuntime) -> dict[str, int]:

@@ -33,6 +33,7 @@ from local.function_host import FunctionSpec
 from local.functions import FunctionWorker
 from local.peers import InternalOrdersApi, MarketplaceApi
 from local.provision import Provisioned, provision
+from local.schedules import ScheduleRunner, schedules_from
 from local.template import StackTemplate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,12 +65,14 @@ class RuntimeOptions:
     cdk_out: Path | None = None
     state_dir: Path = STATE_DIR
     retry_delay_seconds: int = 1
+    schedule_every_seconds: float | None = None  # None: each rule's own rate
 
 
 @dataclass
 class _Parts:
     moto: subprocess.Popen[bytes] | None = None
     peers: list[Any] = field(default_factory=list)
+    schedules: list[ScheduleRunner] = field(default_factory=list)
     functions: dict[str, FunctionWorker] = field(default_factory=dict)
     pollers: list[QueuePoller] = field(default_factory=list)
     api: LocalApi | None = None
@@ -86,6 +89,7 @@ class LocalRuntime:
         self.marketplace: MarketplaceApi | None = None
         self.internal_api: InternalOrdersApi | None = None
         self.signing_secrets: list[str] = []
+        self.erp_webhook_keys: list[str] = []
         self._pids: dict[str, int | None] = {}
 
     @property
@@ -132,12 +136,14 @@ class LocalRuntime:
         self.signing_secrets = [
             s if s.startswith("whsec_") else f"whsec_{s}" for s in signing.split()
         ]
+        self.erp_webhook_keys = secrets[settings.secret_names.erp_webhook_keys].split()
         overrides = {
             str(settings.marketplace_api_base_url).rstrip("/"): self.marketplace.url,
             str(settings.internal_api_base_url).rstrip("/"): self.internal_api.url,
         }
         self._start_functions(overrides, state_dir / "logs")
         self._start_pollers()
+        self._start_schedules()
         names = {self.template.physical[i].ref: i for i in self.parts.functions}
         self.parts.api = LocalApi(
             self.template, routes_from(self.template, names), self.parts.functions
@@ -146,6 +152,8 @@ class LocalRuntime:
         self.write_state()
 
     def stop(self) -> None:
+        for runner in self.parts.schedules:
+            runner.stop()
         for poller in self.parts.pollers:
             poller.stop()
         if self.parts.api is not None:
@@ -194,6 +202,7 @@ class LocalRuntime:
             "api_url": self.api_url,
             "moto_endpoint": self.moto_endpoint,
             "signing_secrets": self.signing_secrets,
+            "erp_webhook_keys": self.erp_webhook_keys,
             "marketplace_url": self.marketplace.url if self.marketplace else "",
             "internal_api_url": self.internal_api.url if self.internal_api else "",
             "functions": {
@@ -332,6 +341,21 @@ class LocalRuntime:
         with ThreadPoolExecutor(max_workers=len(workers) or 1) as pool:
             list(pool.map(lambda worker: worker.start(), workers))
         self.parts.functions = {w.spec.logical_id: w for w in workers}
+
+    def _start_schedules(self) -> None:
+        for schedule in schedules_from(self.template):
+            runner = ScheduleRunner(
+                schedule,
+                self.parts.functions[schedule.function_logical_id],
+                every_seconds=self.options.schedule_every_seconds,
+            )
+            runner.start()
+            log.info(
+                "schedule %s: every %.0fs",
+                self.template.path_of(schedule.rule_logical_id),
+                runner.period,
+            )
+            self.parts.schedules.append(runner)
 
     def _start_pollers(self) -> None:
         sqs = self.client("sqs")

@@ -23,6 +23,7 @@ RUN = frozenset(
     {
         "AWS::Lambda::Function",
         "AWS::Lambda::EventSourceMapping",
+        "AWS::Events::Rule",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::Resource",
         "AWS::ApiGateway::Method",

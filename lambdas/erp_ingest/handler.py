@@ -165,6 +165,8 @@ def _keep_rejected(
             str(uuid.uuid4()),
             {
                 **capture,
+                # Counted by entity in the ops stats, next to the accepted ones.
+                "entity_type": capture["route_entity"],
                 "pipeline": PIPELINE,
                 "source": SOURCE,
                 "correlation_id": correlation_id,

@@ -38,6 +38,7 @@ class SyncSettings(WorkerSettings):
 class _Dependencies:
     stage: StageRuntime
     entities: EntityStore
+    lane_by_arn: dict[str, str]
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +55,11 @@ def _deps() -> _Dependencies:
         retried_metric="ErpEventRetried",
         dlq_by_source={lane.arn: lane.dlq_url for lane in lanes.values()},
     )
-    return _Dependencies(stage=stage, entities=EntityStore(settings.entities_table_name))
+    return _Dependencies(
+        stage=stage,
+        entities=EntityStore(settings.entities_table_name),
+        lane_by_arn={ref.arn: lane for lane, ref in lanes.items()},
+    )
 
 
 @tracer.capture_method
@@ -69,7 +74,11 @@ def sync(record: SQSRecord) -> None:
         logger.info("already synced; redelivery ignored")
         return
     attempt = int(record.attributes.approximate_receive_count or 1)
-    events.transition(message.event_id, EventStatus.PROCESSING, detail=f"attempt {attempt}")
+    # Which lane carried it: operators can check the priority mapping held.
+    lane = deps.lane_by_arn.get(record.event_source_arn or "", "unknown")
+    events.transition(
+        message.event_id, EventStatus.PROCESSING, detail=f"attempt {attempt} from the {lane} lane"
+    )
     try:
         outcome = deps.entities.apply(
             entity_type=message.entity_type.value,
@@ -85,7 +94,9 @@ def sync(record: SQSRecord) -> None:
             raise NonRetryableError(f"the entity store refused the write: {code}") from exc
         raise
     events.transition(
-        message.event_id, EventStatus.PROCESSED, attributes={"outcome": outcome.value}
+        message.event_id,
+        EventStatus.PROCESSED,
+        attributes={"outcome": outcome.value, "synced_from_lane": lane},
     )
     if outcome is Outcome.STALE_IGNORED:
         count("ErpStaleIgnored")

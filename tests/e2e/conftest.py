@@ -25,7 +25,17 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     output = open(state_dir / "runtime.out", "wb")  # noqa: SIM115 - closed in teardown
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     process = subprocess.Popen(  # noqa: S603 - our own module
-        [sys.executable, "-m", "local", "run", "--state-dir", str(state_dir)],
+        # Schedules tick every 2s instead of minutes, so the sweeper's runs can be seen.
+        [
+            sys.executable,
+            "-m",
+            "local",
+            "run",
+            "--state-dir",
+            str(state_dir),
+            "--schedule-every",
+            "2",
+        ],
         cwd=ROOT,
         stdout=output,
         stderr=subprocess.STDOUT,

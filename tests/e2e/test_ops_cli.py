@@ -36,7 +36,9 @@ def test_status_reports_health_events_and_queues(
     assert code == 0
     body = json.loads(out)
     assert body["health"]["status"] == "healthy"
-    assert set(body["stats"]["queues"]) == {"download", "processing"}
+    assert set(body["stats"]["queues"]) == {
+        "download", "processing", "erp-high", "erp-standard", "erp-low",
+    }  # fmt: skip
 
     code, text = run(runtime, capsys, "status")
     assert code == 0

@@ -59,6 +59,8 @@ def test_an_event_is_synced_with_a_version_and_its_history(pipeline: Pipeline) -
     assert stored["source_timestamp"] == "2026-11-20T10:00:00.000000Z"
     assert stored["last_event_id"] == event_id
     assert event_item(event_id)["outcome"] == "synced"
+    assert event_item(event_id)["synced_from_lane"] == "high"
+    assert event_item(event_id)["status_history"][2]["detail"] == "attempt 1 from the high lane"
     assert history(event_id) == ["RECEIVED", "QUEUED", "PROCESSING", "PROCESSED"]
 
 

@@ -1,0 +1,99 @@
+"""ERP entity sync end to end on the local runtime: seven entities, three lanes, entity store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.send import post
+from tests.e2e.test_local_runtime import wait_until_terminal
+
+# Route → (entity type, data, the lane its priority maps to)
+ENTITIES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "invoices": ("invoice", {"invoice_id": "INV-1", "customer_id": "C-1", "total": 10.5}, "high"),
+    "products": ("product", {"item_id": "I-1", "name": "Widget"}, "standard"),
+    "customers": ("customer", {"contact_id": "C-1", "contact_name": "Acme"}, "standard"),
+    "bills": ("bill", {"bill_id": "B-1", "vendor_id": "V-1", "total": 3}, "standard"),
+    "credit-notes": ("credit_note", {"creditnote_id": "CN-1", "customer_id": "C-1", "total": 1},
+                     "low"),
+    "stock": ("stock", {"item_id": "I-1", "warehouse_id": "W-1", "quantity": 7}, "low"),
+    "prices": ("price", {"pricebook_id": "PB-1", "item_id": "I-1", "rate": 2.25}, "low"),
+}  # fmt: skip
+
+
+def send(runtime: dict[str, Any], route: str, document: dict[str, Any], key: str) -> Any:
+    status, text = post(
+        f"{runtime['api_url']}webhooks/zoho/{route}",
+        json.dumps(document).encode(),
+        {"Content-Type": "application/json", "X-Webhook-Key": key},
+    )
+    return status, json.loads(text)
+
+
+def entities_table(runtime: dict[str, Any]) -> Any:
+    [name] = [n for path, n in runtime["tables"].items() if "EntitiesTable" in path]
+    return boto3.resource(
+        "dynamodb",
+        endpoint_url=runtime["moto_endpoint"],
+        region_name=runtime["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).Table(name)
+
+
+def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(
+    runtime: dict[str, Any],
+) -> None:
+    key = runtime["erp_webhook_keys"][0]
+    accepted = {}
+    for route, (entity_type, data, _) in ENTITIES.items():
+        document = {
+            "event_type": "create",
+            "entity_type": entity_type,
+            "entity_id": f"e2e-{entity_type}",
+            "data": data,
+            "occurred_at": "2026-11-20T10:00:00Z",
+        }
+        status, answer = send(runtime, route, document, key)
+        assert status == 202, answer
+        accepted[route] = answer["data"]
+
+    table = entities_table(runtime)
+    for route, (entity_type, data, lane) in ENTITIES.items():
+        final = wait_until_terminal(runtime, accepted[route]["event_id"])
+        assert accepted[route]["lane"] == lane, route
+        assert final["status"] == "PROCESSED", (route, final)
+        assert (final["outcome"], final["synced_from_lane"]) == ("synced", lane), route
+        stored = table.get_item(Key={"entity_type": entity_type, "entity_id": f"e2e-{entity_type}"})
+        assert json.loads(json.dumps(stored["Item"]["data"], default=float)) == data, route
+
+
+def test_only_the_configured_key_is_accepted(runtime: dict[str, Any]) -> None:
+    document = {
+        "event_type": "update",
+        "entity_type": "customer",
+        "entity_id": "e2e-rotation",
+        "data": {"contact_id": "C-9", "contact_name": "Rotated"},
+    }
+    status, answer = send(runtime, "customers", document, "wrong-key")
+    assert (status, answer["error"]["code"]) == (401, "AUTH_ERROR")
+    status, answer = send(runtime, "customers", document, runtime["erp_webhook_keys"][0])
+    assert status == 202, answer
+
+
+def test_the_stuck_event_sweeper_runs_on_its_schedule(runtime: dict[str, Any]) -> None:
+    [sweeper] = [f for f in runtime["functions"].values() if "StuckEvents/Sweeper" in f["path"]]
+    log = Path(sweeper["log"])
+    deadline = time.monotonic() + 20
+    finished: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not finished:
+        lines = log.read_text().splitlines() if log.exists() else []
+        finished = [json.loads(line) for line in lines if '"sweep finished"' in line]
+        time.sleep(0.5)
+    assert finished, f"no sweep in 20s: {log}"
+    # Nothing here is older than the threshold: the sweeps find no stuck event.
+    assert {entry["stuck"] for entry in finished} == {0}
