@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from tests.support.aws import REGION
 from tests.support.erp import VALID_DATA, body
 from tests.support.flows import event_item, history
 from tests.support.lambda_events import FakeLambdaContext, response_json, sqs_event
+from tests.support.output import emitted_metrics
 from tests.support.pump import receive
 
 
@@ -171,3 +173,79 @@ def test_a_permanent_failure_is_dead_lettered_redriven_and_synced_exactly_once(
     assert event_item(event_id)["status"] == "PROCESSED"
     assert entity("price", "E-1")["version"] == 1
     assert json.loads(json.dumps(entity("price", "E-1")["data"]["rate"], default=str)) == "9.99"
+
+
+def test_each_retry_waits_the_scheduled_backoff_before_the_event_is_synced(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import aws_clients
+
+    lane = pipeline.resources.erp_lanes["high"]
+    sqs = aws_clients.sqs()
+    original = sqs.change_message_visibility
+    scheduled: list[int] = []
+
+    def spy(**kwargs: Any) -> Any:
+        scheduled.append(kwargs["VisibilityTimeout"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(sqs, "change_message_visibility", spy)
+    _fail_entity_writes(monkeypatch, "ProvisionedThroughputExceededException", 2)
+    event_id = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
+
+    sync_one(lane.url, lane.arn)
+    first_retry = event_item(event_id)
+    sync_one(lane.url, lane.arn)
+    second_retry = event_item(event_id)
+    assert sync_one(lane.url, lane.arn) == {"batchItemFailures": []}
+
+    # min(1s x 2^(attempt-1), 60s) plus up to 20 % jitter, rounded up: 1-2s, then 2-3s.
+    assert len(scheduled) == 2
+    assert 1 <= scheduled[0] <= 2
+    assert 2 <= scheduled[1] <= 3
+    for retry, attempt, delay in ((first_retry, 1, scheduled[0]), (second_retry, 2, scheduled[1])):
+        assert (retry["status"], retry["attempts"]) == ("RETRYING", attempt)
+        planned = datetime.fromisoformat(retry["next_retry_at"]) - datetime.fromisoformat(
+            retry["updated_at"]
+        )
+        assert abs(planned.total_seconds() - delay) < 1
+    assert event_item(event_id)["status"] == "PROCESSED"
+
+
+def test_the_sync_emits_the_erp_metrics(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    high, low = pipeline.resources.erp_lanes["high"], pipeline.resources.erp_lanes["low"]
+    invoice = body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE])
+    accept("invoices", invoice)
+    post("invoices", invoice)  # duplicate
+    assert post("invoices", {**invoice, "data": {}})["statusCode"] == 400
+    sync_one(high.url, high.arn)  # synced
+    changed = {**VALID_DATA[EntityType.INVOICE], "total": 1}
+    older = body(EntityType.INVOICE, changed, occurred_at="2026-11-01T00:00:00Z")
+    accept("invoices", older)
+    sync_one(high.url, high.arn)  # stale
+    with monkeypatch.context() as patch:
+        _fail_entity_writes(patch, "ProvisionedThroughputExceededException", 1)
+        accept("stock", body(EntityType.STOCK, VALID_DATA[EntityType.STOCK]))
+        sync_one(low.url, low.arn)  # retried
+        sync_one(low.url, low.arn)  # synced
+    with monkeypatch.context() as patch:
+        _fail_entity_writes(patch, "ValidationException", 1)
+        accept("prices", body(EntityType.PRICE, VALID_DATA[EntityType.PRICE]))
+        sync_one(low.url, low.arn)  # dead-lettered
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+
+    def named(name: str) -> list[dict[str, str]]:
+        return [dims for metric, dims in metrics if metric == name]
+
+    assert [d["entity"] for d in named("ErpEventAccepted")] == [
+        "invoice", "invoice", "stock", "price"
+    ]  # fmt: skip
+    assert [d["reason"] for d in named("ErpEventRejected")] == ["validation"]
+    assert len(named("ErpEventDuplicate")) == 1
+    assert sorted(d["entity"] for d in named("ErpEventSynced")) == ["invoice", "stock"]
+    assert len(named("ErpStaleIgnored")) == 1
+    assert len(named("ErpEventRetried")) == 1
+    assert len(named("ErpEventDeadLettered")) == 1
