@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from local.send import post
 from tests.e2e.test_local_runtime import wait_until_terminal
+from tests.e2e.test_ops_cli import run
 
 # Route → (entity type, data, the lane its priority maps to)
 ENTITIES: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -46,7 +49,7 @@ def entities_table(runtime: dict[str, Any]) -> Any:
 
 
 def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(
-    runtime: dict[str, Any],
+    runtime: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = runtime["erp_webhook_keys"][0]
     accepted = {}
@@ -70,6 +73,14 @@ def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(
         assert (final["outcome"], final["synced_from_lane"]) == ("synced", lane), route
         stored = table.get_item(Key={"entity_type": entity_type, "entity_id": f"e2e-{entity_type}"})
         assert json.loads(json.dumps(stored["Item"]["data"], default=float)) == data, route
+
+    # Operators see them by entity and by priority.
+    code, text = run(runtime, capsys, "status")
+    assert code == 0, text
+    for entity_type, _, _ in ENTITIES.values():
+        assert re.search(rf"^{entity_type}\s+PROCESSED\s+\d+", text, re.MULTILINE), entity_type
+    for priority in ("2", "5", "8"):
+        assert re.search(rf"^{priority}\s+PROCESSED\s+\d+", text, re.MULTILINE), priority
 
 
 def test_only_the_configured_key_is_accepted(runtime: dict[str, Any]) -> None:
