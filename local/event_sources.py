@@ -12,11 +12,11 @@ policy's job.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from local.background import BackgroundLoop
 from local.functions import FunctionWorker, InvocationError
 from local.lambda_events import sqs_event
 
@@ -58,7 +58,7 @@ def mappings_from(template: Any) -> list[EventSourceMapping]:
     return mappings
 
 
-class QueuePoller:
+class QueuePoller(BackgroundLoop):
     def __init__(
         self,
         mapping: EventSourceMapping,
@@ -73,18 +73,8 @@ class QueuePoller:
         self._sqs = sqs
         self._region = region
         self._retry_delay = retry_delay_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"poller:{mapping.queue_logical_id}", daemon=True
-        )
         self.batches = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        super().__init__(f"poller:{mapping.queue_logical_id}")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from local.background import BackgroundLoop
 from local.functions import FunctionWorker, InvocationError
 
 log = logging.getLogger("local.schedules")
@@ -66,25 +66,15 @@ def scheduled_event(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-class ScheduleRunner:
+class ScheduleRunner(BackgroundLoop):
     def __init__(
         self, schedule: Schedule, function: FunctionWorker, *, every_seconds: float | None
     ) -> None:
         self.schedule = schedule
         self.period = every_seconds or schedule.period_seconds
         self._function = function
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"schedule:{schedule.rule_logical_id}", daemon=True
-        )
         self.ticks = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        super().__init__(f"schedule:{schedule.rule_logical_id}")
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):

@@ -63,10 +63,7 @@ class ErpSync(Construct):
             },
         )
         role = self.ingest.role
-        grants.table_actions(stores.events_table, role, "PutItem", "GetItem", "UpdateItem")
-        grants.table_actions(
-            stores.idempotency_table, role, "PutItem", "GetItem", "UpdateItem", "DeleteItem"
-        )
+        grants.intake(stores.events_table, stores.idempotency_table, role)
         for pair in self.lanes.values():
             grants.send_to(pair.queue, role)
         grants.read_secret(secrets.erp_webhook_keys, role)

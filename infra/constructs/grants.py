@@ -20,6 +20,12 @@ def table_actions(table: dynamodb.ITable, role: iam.IRole, *actions: str) -> Non
     )
 
 
+def intake(events: dynamodb.ITable, idempotency: dynamodb.ITable, role: iam.IRole) -> None:
+    """What a webhook ingest needs to record and de-duplicate (Powertools Idempotency)."""
+    table_actions(events, role, "PutItem", "GetItem", "UpdateItem")
+    table_actions(idempotency, role, "PutItem", "GetItem", "UpdateItem", "DeleteItem")
+
+
 def query_indexes(table: dynamodb.ITable, role: iam.IRole, *indexes: str) -> None:
     role.add_to_principal_policy(
         iam.PolicyStatement(

@@ -74,10 +74,7 @@ class WebhookPipelineStack(Stack):
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
             },
         )
-        grants.table_actions(stores.events_table, ingest.role, "PutItem", "GetItem", "UpdateItem")
-        grants.table_actions(
-            stores.idempotency_table, ingest.role, "PutItem", "GetItem", "UpdateItem", "DeleteItem"
-        )
+        grants.intake(stores.events_table, stores.idempotency_table, ingest.role)
         grants.send_to(download_queue.queue, ingest.role)
         grants.read_secret(secrets.webhook_signing, ingest.role)
 

@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from local.send import post
-from tests.e2e.test_local_runtime import wait_until_terminal
+from tests.e2e.test_local_runtime import aws, wait_until_terminal
 from tests.e2e.test_ops_cli import run
 
 # Route → (entity type, data, the lane its priority maps to)
@@ -39,13 +38,7 @@ def send(runtime: dict[str, Any], route: str, document: dict[str, Any], key: str
 
 def entities_table(runtime: dict[str, Any]) -> Any:
     [name] = [n for path, n in runtime["tables"].items() if "EntitiesTable" in path]
-    return boto3.resource(
-        "dynamodb",
-        endpoint_url=runtime["moto_endpoint"],
-        region_name=runtime["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    ).Table(name)
+    return aws(runtime, "resource", "dynamodb").Table(name)
 
 
 def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(

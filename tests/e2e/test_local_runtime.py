@@ -60,8 +60,13 @@ def add_fault(runtime: dict[str, Any], **rule: Any) -> None:
 
 
 def sqs(runtime: dict[str, Any]) -> Any:
-    return boto3.client(
-        "sqs",
+    return aws(runtime, "client", "sqs")
+
+
+def aws(runtime: dict[str, Any], kind: str, service: str) -> Any:
+    """A boto3 client or resource (`kind`) on the runtime's moto server."""
+    return getattr(boto3, kind)(
+        service,
         endpoint_url=runtime["moto_endpoint"],
         region_name=runtime["region"],
         aws_access_key_id="local",

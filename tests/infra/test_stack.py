@@ -134,15 +134,19 @@ def test_env_vars_hold_only_resource_names_and_settings_never_secrets(synth: Syn
             assert "whsec_" not in json.dumps(value)
 
 
+# Record the event, de-duplicate it (Powertools Idempotency): both webhook ingests.
+INTAKE_GRANTS = {
+    ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+    ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
+    ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+    ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
+    ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
+    ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
+    ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+}
 EXPECTED_GRANTS = {
     "Ingest": {
-        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+        *INTAKE_GRANTS,
         ("secretsmanager:GetSecretValue", "Secrets/WebhookSigningSecret"),
         ("sqs:SendMessage", "DownloadQueue/Queue.Arn"),
     },
@@ -196,13 +200,7 @@ EXPECTED_GRANTS = {
         ),
     },
     "Erp/Ingest": {
-        ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
-        ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
-        ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+        *INTAKE_GRANTS,
         ("secretsmanager:GetSecretValue", "Secrets/ErpWebhookKeys"),
         *(("sqs:SendMessage", f"Erp/{lane}Lane/Queue.Arn") for lane in ERP_LANES),
     },
