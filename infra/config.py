@@ -120,6 +120,8 @@ class Functions(_Strict):
     erp_ingest: FunctionSettings
     erp_sync_worker: FunctionSettings
     stuck_sweeper: FunctionSettings
+    catalog_api: FunctionSettings
+    enrichment_worker: FunctionSettings
 
 
 class Queues(_Strict):
@@ -128,11 +130,27 @@ class Queues(_Strict):
     erp_high: QueueConsumerSettings
     erp_standard: QueueConsumerSettings
     erp_low: QueueConsumerSettings
+    enrichment: QueueConsumerSettings
 
     @property
     def erp_lanes(self) -> dict[str, QueueConsumerSettings]:
         """The ERP priority lanes, most urgent first."""
         return {"high": self.erp_high, "standard": self.erp_standard, "low": self.erp_low}
+
+
+class EnrichmentAlarmSettings(_Strict):
+    batch_failure_rate_percent: float = Field(gt=0, le=100)
+    batch_duration_ratio: float = Field(gt=0, le=1, description="p99 batch duration / timeout")
+    queue_max_depth: int = Field(ge=1)
+
+
+class EnrichmentSettings(_Strict):
+    """Catalog enrichment: the provider, batch sizes, and its own alarm thresholds."""
+
+    provider_api_base_url: HttpUrl
+    default_batch_size: int = Field(ge=5, le=50)
+    max_products: int = Field(ge=1, le=10000)
+    alarms: EnrichmentAlarmSettings
 
 
 class StuckEventSettings(_Strict):
@@ -146,6 +164,7 @@ class SecretNames(_Strict):
     webhook_signing: str = Field(min_length=1, max_length=512)
     marketplace_api_token: str = Field(min_length=1, max_length=512)
     erp_webhook_keys: str = Field(min_length=1, max_length=512)
+    provider_api_key: str = Field(min_length=1, max_length=512)
 
 
 class EnvironmentSettings(_Strict):
@@ -171,6 +190,7 @@ class EnvironmentSettings(_Strict):
     internal_api_base_url: HttpUrl
     secret_names: SecretNames
     stuck_events: StuckEventSettings
+    enrichment: EnrichmentSettings
 
     @field_validator("log_retention_days")
     @classmethod
@@ -191,12 +211,14 @@ class EnvironmentSettings(_Strict):
     def _workers_finish_their_batch_in_time(self) -> EnvironmentSettings:
         """A worker that times out fails its whole batch: the HTTP retries for every record of
         a batch (run `pool_size` at a time) must fit in 80% of the worker's timeout."""
-        for worker, queue in (
-            ("download_worker", self.queues.download),
-            ("processing_worker", self.queues.processing),
+        for worker, records in (
+            ("download_worker", self.queues.download.batch_size),
+            ("processing_worker", self.queues.processing.batch_size),
+            # One catalog batch per message: up to 50 products, `pool_size` at a time.
+            ("enrichment_worker", self.queues.enrichment.batch_size * 50),
         ):
             timeout = getattr(self.functions, worker).timeout_seconds
-            rounds = math.ceil(queue.batch_size / self.http.pool_size)
+            rounds = math.ceil(records / self.http.pool_size)
             needed = rounds * self.http.worst_case_call_seconds
             if needed > 0.8 * timeout:
                 raise ValueError(

@@ -35,7 +35,8 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from local.http_stub import RecordedRequest, StubResponse, StubServer
 from local.moto_extensions import apply as extend_moto
-from tests.support.aws import Resources, create_resources, function_environment
+from local.provider_api import ProductDataApi
+from tests.support.aws import PROVIDER_KEY, Resources, create_resources, function_environment
 from tests.support.orders import marketplace_order
 from tests.support.signing import new_secret
 
@@ -45,6 +46,9 @@ MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 
 def cold_start() -> None:
     """Forget every per-container cache, as a new Lambda execution environment would."""
+    from catalog_api import handler as catalog_handler
+    from enrichment_worker import handler as enrichment_handler
+
     from download_worker import handler as download_handler
     from erp_sync_worker import handler as erp_sync_handler
     from ops_api import handler as events_handler
@@ -59,6 +63,9 @@ def cold_start() -> None:
     intake.idempotent_accept.cache_clear()
     download_handler._deps.cache_clear()
     erp_sync_handler._deps.cache_clear()
+    enrichment_handler._deps.cache_clear()
+    catalog_handler._enrichments.cache_clear()
+    catalog_handler._persistence.cache_clear()
     processing_handler._deps.cache_clear()
     events_handler._events.cache_clear()
     ops_operations._health_clients.cache_clear()
@@ -70,6 +77,7 @@ class Pipeline:
     signing_secret: str
     marketplace: StubServer
     internal_api: StubServer
+    provider: ProductDataApi
 
 
 def _serve_orders(request: RecordedRequest) -> StubResponse:
@@ -103,17 +111,25 @@ def pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     """moto with the pipeline's resources, stub marketplace and internal APIs, env vars set."""
     _serialise_dynamodb_writes(monkeypatch)
     signing_secret = new_secret()
-    with mock_aws(), StubServer() as marketplace, StubServer() as internal_api:
+    with (
+        mock_aws(),
+        StubServer() as marketplace,
+        StubServer() as internal_api,
+        ProductDataApi(PROVIDER_KEY) as provider,
+    ):
         resources = create_resources(signing_secret, MARKETPLACE_TOKEN)
         marketplace.route("GET", r"/orders/QO-\d+", _serve_orders)
         internal_api.route("POST", r"/orders", _accept_order)
         environment = function_environment(
-            resources, marketplace_url=marketplace.url, internal_url=internal_api.url
+            resources,
+            marketplace_url=marketplace.url,
+            internal_url=internal_api.url,
+            provider_url=provider.url,
         )
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
         cold_start()
-        yield Pipeline(resources, signing_secret, marketplace, internal_api)
+        yield Pipeline(resources, signing_secret, marketplace, internal_api, provider)
         cold_start()
 
 

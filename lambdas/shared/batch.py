@@ -85,6 +85,9 @@ class StageFailurePolicy:
     retried_metric: str | None = None
     # For a worker that consumes several queues: source queue ARN → that queue's DLQ URL.
     dlq_by_source: dict[str, str] | None = None
+    # For a stage that tracks its work elsewhere than the events table: told (record, reason)
+    # when a record is dead-lettered, before the failure is reported.
+    on_dead_letter: Callable[[SQSRecord, str], None] | None = None
 
     def run(self, record: SQSRecord, work: Callable[[SQSRecord], None]) -> None:
         """Run `work` for one record under this stage's retry / dead-letter rules."""
@@ -115,7 +118,7 @@ class StageFailurePolicy:
             reason = _reason(exc)
             logger.error("non-retryable failure, dead-lettering now", extra={"reason": reason})
             self._send_to_dlq(record, reason)
-            self._mark_dead_lettered(event_id, reason, attempt)
+            self._mark_dead_lettered(record, event_id, reason, attempt)
         except Exception as exc:
             reason = _reason(exc)
             if attempt >= self.max_receive_count:
@@ -124,7 +127,10 @@ class StageFailurePolicy:
                     extra={"reason": reason, "attempt": attempt},
                 )
                 self._mark_dead_lettered(
-                    event_id, f"retries exhausted after {attempt} attempts: {reason}", attempt
+                    record,
+                    event_id,
+                    f"retries exhausted after {attempt} attempts: {reason}",
+                    attempt,
                 )
                 # Visible now, so the next receive moves it to the DLQ (not a timeout later).
                 self._set_visibility(record, 0)
@@ -184,8 +190,15 @@ class StageFailurePolicy:
             QueueUrl=dlq_url, MessageBody=record.body, MessageAttributes=attributes
         )
 
-    def _mark_dead_lettered(self, event_id: str | None, reason: str, attempt: int) -> None:
+    def _mark_dead_lettered(
+        self, record: SQSRecord, event_id: str | None, reason: str, attempt: int
+    ) -> None:
         count(self.dead_letter_metric)
+        if self.on_dead_letter is not None:
+            try:
+                self.on_dead_letter(record, reason)
+            except Exception:  # noqa: BLE001 - the message still reaches the DLQ
+                logger.exception("could not record the dead letter")
         if not event_id:
             return
         moved = self.events.transition(

@@ -321,15 +321,19 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """The opaque cursor back into DynamoDB's ExclusiveStartKey; anything else is refused."""
+def decode_cursor(
+    cursor: str | None, keys: frozenset[str] | None = None, required: str = "event_id"
+) -> dict[str, Any] | None:
+    """The opaque cursor back into DynamoDB's ExclusiveStartKey (of a table with `keys`, the
+    events table's by default); anything else is refused."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error) as exc:
         raise InvalidCursorError("cursor is not one this API returned") from exc
-    if not isinstance(key, dict) or not set(key) <= _CURSOR_KEYS or "event_id" not in key:
+    allowed = _CURSOR_KEYS if keys is None else keys
+    if not isinstance(key, dict) or not set(key) <= allowed or required not in key:
         raise InvalidCursorError("cursor is not one this API returned")
     return key
 

@@ -27,3 +27,9 @@ def count(name: str, **dimensions: str) -> None:
         ) as metric:
             for key, value in dimensions.items():
                 metric.add_dimension(name=key, value=value)
+
+
+def record(name: str, value: float, unit: MetricUnit = MetricUnit.Milliseconds) -> None:
+    """Add one value of `name` (e.g. a latency); values of one invocation go out together."""
+    with _lock:
+        metrics.add_metric(name=name, unit=unit, value=value)

@@ -50,6 +50,7 @@ def stage_runtime(
     dead_letter_metric: str,
     retried_metric: str | None = None,
     dlq_by_source: dict[str, str] | None = None,
+    on_dead_letter: Callable[[SQSRecord, str], None] | None = None,
 ) -> StageRuntime:
     events = EventStore(settings.events_table_name, settings.event_ttl_days)
     http = HttpClient(settings.http_client)
@@ -68,6 +69,7 @@ def stage_runtime(
             backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
             retried_metric=retried_metric,
             dlq_by_source=dlq_by_source,
+            on_dead_letter=on_dead_letter,
         ),
     )
 

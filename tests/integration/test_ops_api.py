@@ -135,7 +135,7 @@ def test_stats_count_events_and_read_queue_depths(pipeline: Pipeline) -> None:
 def test_health_checks_every_dependency(pipeline: Pipeline) -> None:
     body = response_json(ops("GET", "/health", "/health"))["data"]
     assert body["status"] == "healthy"
-    stages = ("download", "processing", "erp-high", "erp-standard", "erp-low")
+    stages = ("download", "processing", "erp-high", "erp-standard", "erp-low", "enrichment")
     assert set(body["checks"]) == {
         "events_table", "payload_bucket",
         *(f"{kind}:{stage}" for stage in stages for kind in ("queue", "dlq")),
@@ -179,7 +179,7 @@ def test_redriving_an_unknown_queue_is_404(pipeline: Pipeline) -> None:
     response = ops("POST", "/dlq/nope/redrive", "/dlq/{queue}/redrive", queue="nope")
     assert response["statusCode"] == 404
     assert (
-        "known are download, erp-high, erp-low, erp-standard, processing"
+        "known are download, enrichment, erp-high, erp-low, erp-standard, processing"
         in response_json(response)["error"]["message"]
     )
 

@@ -13,6 +13,7 @@ MAX_RECEIVE_COUNT = 3
 STUCK_AFTER_MINUTES = 30
 ERP_KEY = "erp-key-current"  # test values, not real keys
 ERP_OLD_KEY = "erp-key-previous"
+PROVIDER_KEY = "provider-key-for-tests"  # a test value, not a real key
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Resources:
     token_secret_name: str
     erp_lanes: dict[str, QueuePair]
     erp_keys_secret_name: str
+    enrichment: QueuePair
 
 
 def _queue_pair(sqs: Any, name: str) -> QueuePair:
@@ -97,6 +99,40 @@ def create_resources(signing_secret: str, token: str) -> Resources:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    dynamodb.create_table(
+        TableName="enrichments",
+        KeySchema=[
+            {"AttributeName": "catalog_id", "KeyType": "HASH"},
+            {"AttributeName": "batch_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("catalog_id", "batch_id", "user_id", "created_at")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-user",
+                "KeySchema": [
+                    {"AttributeName": "user_id", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.create_table(
+        TableName="products",
+        KeySchema=[
+            {"AttributeName": "catalog_id", "KeyType": "HASH"},
+            {"AttributeName": "product_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "catalog_id", "AttributeType": "S"},
+            {"AttributeName": "product_id", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="payloads")
     s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
@@ -104,6 +140,7 @@ def create_resources(signing_secret: str, token: str) -> Resources:
     secrets.create_secret(Name="signing", SecretString=signing_secret)
     secrets.create_secret(Name="marketplace-token", SecretString=token)
     secrets.create_secret(Name="erp-webhook-keys", SecretString=f"{ERP_KEY} {ERP_OLD_KEY}")
+    secrets.create_secret(Name="provider-api-key", SecretString=PROVIDER_KEY)
     sqs = boto3.client("sqs", region_name=REGION)
     return Resources(
         events_table="events",
@@ -115,6 +152,7 @@ def create_resources(signing_secret: str, token: str) -> Resources:
         token_secret_name="marketplace-token",
         erp_lanes={lane: _queue_pair(sqs, f"erp-{lane}") for lane in ("high", "standard", "low")},
         erp_keys_secret_name="erp-webhook-keys",
+        enrichment=_queue_pair(sqs, "enrichment"),
     )
 
 
@@ -124,11 +162,12 @@ def stage_queues(resources: Resources) -> dict[str, QueuePair]:
         "download": resources.download,
         "processing": resources.processing,
         **{f"erp-{lane}": pair for lane, pair in resources.erp_lanes.items()},
+        "enrichment": resources.enrichment,
     }
 
 
 def function_environment(
-    resources: Resources, *, marketplace_url: str, internal_url: str
+    resources: Resources, *, marketplace_url: str, internal_url: str, provider_url: str
 ) -> dict[str, str]:
     """The union of the functions' env vars, as the stack sets them (names, not secrets)."""
     http_client = {
@@ -172,4 +211,12 @@ def function_environment(
             }
         ),
         "STUCK_AFTER_MINUTES": str(STUCK_AFTER_MINUTES),
+        "ENRICHMENT_TABLE_NAME": "enrichments",
+        "PRODUCTS_TABLE_NAME": "products",
+        "ENRICHMENT_QUEUE_URL": resources.enrichment.url,
+        "ENRICHMENT_DLQ_URL": resources.enrichment.dlq_url,
+        "ENRICHMENT_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "PROVIDER_API_BASE_URL": provider_url,
+        "PROVIDER_KEY_SECRET_NAME": "provider-api-key",
+        "DEFAULT_BATCH_SIZE": "20",
     }

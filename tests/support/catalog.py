@@ -1,0 +1,69 @@
+"""Catalog enrichment requests as a catalog service sends them, and the API called as Lambda is."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support.lambda_events import FakeLambdaContext, api_event
+
+
+def products(count: int, *, unknown: int = 0, start: int = 0) -> list[dict[str, Any]]:
+    """`count` products with an ASIN each; the last `unknown` are unknown to the provider."""
+    made = []
+    for n in range(start, start + count):
+        asin = f"UNKNOWN{n:03d}" if n >= start + count - unknown else f"B{n:09d}"
+        made.append({"product_id": f"p-{n:05d}", "asin": asin, "title": "from the catalog"})
+    return made
+
+
+def enrichment_body(count: int, *, batch_size: int | None = 20, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"user_id": "user-1", "provider": "keepa", "products": products(count)}
+    if batch_size is not None:
+        body["batch_size"] = batch_size
+    return {**body, **changes}
+
+
+def call(
+    method: str,
+    path: str,
+    resource: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    **path_parameters: str,
+) -> dict[str, Any]:
+    from catalog_api.handler import handler
+
+    event = api_event(
+        method,
+        path,
+        resource=resource,
+        body=None if body is None else json.dumps(body),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        path_parameters=path_parameters,
+    )
+    event["queryStringParameters"] = params or None
+    return dict(handler(event, FakeLambdaContext()))
+
+
+def start(catalog_id: str, body: Any, key: str | None = None) -> dict[str, Any]:
+    headers = {"Idempotency-Key": key} if key else {}
+    return call(
+        "POST",
+        f"/catalogs/{catalog_id}/enrichments",
+        "/catalogs/{catalog_id}/enrichments",
+        body=body,
+        headers=headers,
+        catalog_id=catalog_id,
+    )
+
+
+def progress(catalog_id: str) -> dict[str, Any]:
+    return call(
+        "GET",
+        f"/catalogs/{catalog_id}/enrichments",
+        "/catalogs/{catalog_id}/enrichments",
+        catalog_id=catalog_id,
+    )
