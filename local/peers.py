@@ -102,9 +102,12 @@ class PeerServer(StubServer):
         with self._fault_lock:
             return [rule.model_dump(exclude_none=True) for rule in self._faults]
 
-    def _clear_faults(self, _: RecordedRequest) -> StubResponse:
+    def clear_faults(self) -> None:
         with self._fault_lock:
             self._faults.clear()
+
+    def _clear_faults(self, _: RecordedRequest) -> StubResponse:
+        self.clear_faults()
         return StubResponse(204)
 
 

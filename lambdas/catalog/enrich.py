@@ -35,23 +35,29 @@ def enrich_batch(
     if not products:
         return result
     stop_after = max(1, min(pool_size, math.ceil(len(products) / 2)))
+    order = {p.product_id: index for index, p in enumerate(products)}
     queue = list(products)
     with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="product") as pool:
         running: dict[Future[EnrichedFields], Product] = {}
         while queue or running:
-            while queue and len(running) < pool_size and not result.stopped_early:
+            # New lookups only while the provider answers more than it fails.
+            answered = len(result.enriched) + len(result.failed)
+            while queue and len(running) < pool_size and len(result.troubled) <= answered:
                 product = queue.pop(0)
                 running[pool.submit(lookup, product)] = product
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                product = running.pop(future)
-                _settle(result, product, future)
-            if len(result.troubled) >= stop_after and not result.stopped_early:
-                result.stopped_early = True
-                result.troubled.extend(p.product_id for p in queue)
-                queue.clear()
+                _settle(result, running.pop(future), future)
+            if len(result.troubled) >= stop_after:
+                break
+        for future, product in running.items():  # finish what is in flight, start nothing
+            _settle(result, product, future)
+    if queue:
+        result.stopped_early = True
+        result.troubled.extend(p.product_id for p in queue)
+    result.failed.sort(key=lambda f: order[f["product_id"]])
     return result
 
 
