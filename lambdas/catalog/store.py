@@ -201,7 +201,7 @@ class EnrichmentStore:
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if _failed_condition(exc):
@@ -209,14 +209,53 @@ class EnrichmentStore:
             raise
         return str(response.get("Attributes", {}).get("status", BatchStatus.PENDING.value))
 
-    def count_claim(self, catalog_id: str, tracking_id: str, previous: str) -> None:
-        """The summary's counters follow a batch that starts (or restarts after a redrive)."""
+    def count_claim(self, catalog_id: str, tracking_id: str, batch_id: str, previous: str) -> None:
+        """The summary's counters follow a batch that starts, or restarts after a redrive."""
         if previous == BatchStatus.IN_PROGRESS.value:
             return  # a redelivery of a batch already counted as in progress
-        adds = {"batches_in_progress": 1}
-        if previous == BatchStatus.FAILED.value:
-            adds["batches_failed"] = -1
-        self._add(catalog_id, tracking_id, adds, set_if_absent={"started_at": utc_now()})
+        if previous != BatchStatus.FAILED.value:
+            self._add(
+                catalog_id,
+                tracking_id,
+                {"batches_in_progress": 1},
+                set_if_absent={"started_at": utc_now()},
+            )
+            return
+        # Redriven: its unfinished products are pending again, and the catalog is running.
+        response = self._table.update_item(
+            Key={"catalog_id": catalog_id, "batch_id": batch_key(tracking_id, batch_id)},
+            UpdateExpression="SET unfinished = :zero",
+            ExpressionAttributeValues={":zero": 0},
+            ReturnValues="UPDATED_OLD",
+        )
+        previous_values: dict[str, Any] = dict(response.get("Attributes", {}))
+        unfinished = int(previous_values.get("unfinished", 0))
+        self._table.update_item(
+            Key={"catalog_id": catalog_id, "batch_id": batch_key(tracking_id, batch_id)},
+            UpdateExpression="ADD failed :minus",
+            ExpressionAttributeValues={":minus": -unfinished},
+        )
+        self._table.update_item(
+            Key={"catalog_id": catalog_id, "batch_id": summary_key(tracking_id)},
+            UpdateExpression="SET #status = :running REMOVE finished_at "
+            "ADD batches_failed :minus_one, batches_in_progress :one, failed :minus",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":running": EnrichmentStatus.RUNNING.value,
+                ":minus_one": -1,
+                ":one": 1,
+                ":minus": -unfinished,
+            },
+        )
+
+    def mark_unfinished(self, catalog_id: str, tracking_id: str, batch_id: str, n: int) -> None:
+        """How many of a FAILED batch's failed products were never answered (a redrive
+        retries exactly those)."""
+        self._table.update_item(
+            Key={"catalog_id": catalog_id, "batch_id": batch_key(tracking_id, batch_id)},
+            UpdateExpression="SET unfinished = :n",
+            ExpressionAttributeValues={":n": n},
+        )
 
     def add_products(
         self,

@@ -92,7 +92,7 @@ def enrich(sqs_record: SQSRecord) -> None:
     if previous is None:
         logger.info("batch already finished; duplicate message dropped")
         return
-    deps.batches.count_claim(catalog_id, tracking_id, previous)
+    deps.batches.count_claim(catalog_id, tracking_id, batch_id, previous)
     started = time.monotonic()
     done = deps.products.done(catalog_id, tracking_id, (p.product_id for p in message.products))
     todo = [p for p in message.products if p.product_id not in done]
@@ -173,6 +173,7 @@ def _batch_failed(sqs_record: SQSRecord, reason: str) -> None:
     done = deps.products.done(catalog_id, tracking_id, ids)
     unfinished = [{"product_id": pid, "reason": reason[:300]} for pid in ids if pid not in done]
     deps.batches.add_products(catalog_id, tracking_id, message.batch_id, 0, unfinished)
+    deps.batches.mark_unfinished(catalog_id, tracking_id, message.batch_id, len(unfinished))
     if unfinished:
         count_many("EnrichmentProductsFailed", len(unfinished))
     _close(deps, catalog_id, tracking_id, message.batch_id, BatchStatus.FAILED, reason[:500])

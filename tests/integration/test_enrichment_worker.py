@@ -162,7 +162,8 @@ def test_a_provider_outage_stops_the_batch_early_and_dead_letters_it_when_retrie
     assert "provider trouble" in failed["detail"]
     view = response_json(progress("cat-d"))["data"]
     assert view["status"] == "COMPLETED_WITH_FAILURES"
-    assert view["batches"]["failed"] == 1
+    assert view["batches"] == {"total": 1, "pending": 0, "in_progress": 0, "completed": 0,
+                               "partial": 0, "failed": 1}  # fmt: skip
     assert view["products"] == {"total": 20, "enriched": 0, "failed": 20, "pending": 0}
     assert stored("cat-d") == {}  # nothing made up while the provider was down
     # On the last attempt the message is left visible, so SQS moves it to the DLQ.
@@ -178,3 +179,28 @@ def test_products_are_enriched_concurrently_up_to_the_pool_size(pipeline: Pipeli
 
     assert len(stored("cat-e")) == 20
     assert pipeline.provider.max_in_flight == 4  # HTTP_CLIENT pool_size in the tests
+
+
+def test_a_failed_batch_redriven_after_the_outage_completes_the_catalog(pipeline: Pipeline) -> None:
+    start("cat-f", enrichment_body(20, batch_size=20))
+    pipeline.provider.add_fault(FaultRule(path=r"/v1/products/.*", status=503))
+    for _ in range(3):
+        work_one(pipeline)
+    assert response_json(progress("cat-f"))["data"]["batches"]["failed"] == 1
+    queue = pipeline.resources.enrichment
+    assert receive(queue.url) == []  # the next receive is what moves it to the DLQ
+
+    # The provider is back; an operator redrives the DLQ
+    pipeline.provider.clear_faults()
+    boto3.client("sqs", region_name=REGION).start_message_move_task(
+        SourceArn=queue.dlq_arn, DestinationArn=queue.arn
+    )
+    assert work_one(pipeline) == {"batchItemFailures": []}
+
+    view = response_json(progress("cat-f"))["data"]
+    assert view["status"] == "COMPLETED"
+    assert view["batches"] == {"total": 1, "pending": 0, "in_progress": 0, "completed": 1,
+                               "partial": 0, "failed": 0}  # fmt: skip
+    assert view["products"] == {"total": 20, "enriched": 20, "failed": 0, "pending": 0}
+    assert len(stored("cat-f")) == 20
+    assert all(n == 1 for n in pipeline.provider.answered.values())
