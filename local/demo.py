@@ -4,8 +4,10 @@ Marketplace orders: valid orders, a duplicate delivery, a bad signature, an inva
 whose download fails twice before it succeeds, and an order with an unknown jurisdiction
 (dead-lettered). ERP entity sync: one webhook for each of the seven entities (each in its
 priority lane), a re-delivery, a changed update, an older update sent late, a wrong key, an
-invalid invoice and an unknown entity. Prints progress, then a table of expected and actual
-outcomes, ERP events by entity and the DLQ depths; exits 0 only if every outcome matched.
+invalid invoice and an unknown entity. Catalog enrichment: a catalog of 300 products (6 unknown
+to the provider) enriched in batches of 20, its progress shown as it goes. Prints progress, then
+a table of expected and actual outcomes, ERP events by entity, the enrichment's result and the
+DLQ depths; exits 0 only if every outcome matched.
 """
 
 from __future__ import annotations
@@ -182,12 +184,60 @@ def run_demo(options: RuntimeOptions) -> int:
             if case.label == "ERP products":
                 time.sleep(1.5)  # let the current product sync before the older update arrives
         _follow(runtime, cases)
+        enrichment_ok = _enrich_catalog(runtime)
         _report(runtime, cases)
-        ok = all(case.matched for case in cases) and _dlq_depths_match(runtime)
+        ok = all(case.matched for case in cases) and _dlq_depths_match(runtime) and enrichment_ok
     print(
         f"\n{'all outcomes matched' if ok else 'MISMATCH'}; total {time.monotonic() - started:.1f}s"
     )
     return 0 if ok else 1
+
+
+CATALOG_PRODUCTS, UNKNOWN_PRODUCTS = 300, 6
+
+
+def _enrich_catalog(runtime: LocalRuntime) -> bool:
+    """POST a catalog for enrichment and follow GET .../enrichments until it finishes."""
+    products = [
+        {"product_id": f"sku-{n:04d}",
+         "asin": f"UNKNOWN{n:03d}" if n % 50 == 49 else f"B{n:09d}"}
+        for n in range(CATALOG_PRODUCTS)
+    ]  # fmt: skip
+    url = f"{runtime.api_url}catalogs/demo-catalog/enrichments"
+    body = {"user_id": "demo", "provider": "keepa", "batch_size": 20, "products": products}
+    status, text = post(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    print(f"\ncatalog demo-catalog: {CATALOG_PRODUCTS} products → HTTP {status} {text[:120]}")
+    if status != 202:
+        return False
+    started = time.monotonic()
+    view: dict[str, Any] = {}
+    last = ""
+    while time.monotonic() - started < WAIT_SECONDS:
+        _, text = http_request("GET", url, None, {})
+        view = json.loads(text)["data"]
+        line = (
+            f"  [{time.monotonic() - started:5.1f}s] {view['status']:<24} "
+            f"{view['percent_complete']:5.1f}%  batches {view['batches']['completed']}+"
+            f"{view['batches']['partial']} partial/{view['batches']['total']}  "
+            f"enriched {view['products']['enriched']} failed {view['products']['failed']}"
+        )
+        if line.split("]", 1)[1] != last:
+            print(line, flush=True)
+            last = line.split("]", 1)[1]
+        if view["status"] not in ("QUEUEING", "RUNNING"):
+            break
+        time.sleep(0.3)
+    failed = [f["product_id"] for f in view.get("failed_products", [])]
+    print(f"  failed products: {', '.join(failed) or '-'}")
+    expected_failed = {p["product_id"] for p in products if p["asin"].startswith("UNKNOWN")}
+    ok = (
+        view.get("status") == "COMPLETED_WITH_FAILURES"
+        and view["products"]["enriched"] == CATALOG_PRODUCTS - UNKNOWN_PRODUCTS
+        and set(failed) == expected_failed
+    )
+    print(f"  expected {CATALOG_PRODUCTS - UNKNOWN_PRODUCTS} enriched, {UNKNOWN_PRODUCTS} unknown: "
+          f"{'ok' if ok else 'MISMATCH'}")  # fmt: skip
+    return ok
 
 
 def _follow(runtime: LocalRuntime, cases: list[Case]) -> None:

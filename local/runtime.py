@@ -32,6 +32,7 @@ from local.event_sources import QueuePoller, mappings_from
 from local.function_host import FunctionSpec
 from local.functions import FunctionWorker
 from local.peers import InternalOrdersApi, MarketplaceApi
+from local.provider_api import ProductDataApi
 from local.provision import Provisioned, provision
 from local.schedules import ScheduleRunner, schedules_from
 from local.template import StackTemplate
@@ -88,6 +89,7 @@ class LocalRuntime:
         self.moto_endpoint = ""
         self.marketplace: MarketplaceApi | None = None
         self.internal_api: InternalOrdersApi | None = None
+        self.provider: ProductDataApi | None = None
         self.signing_secrets: list[str] = []
         self.erp_webhook_keys: list[str] = []
         self._pids: dict[str, int | None] = {}
@@ -129,7 +131,8 @@ class LocalRuntime:
         secrets = self.provisioned.secret_values
         self.marketplace = MarketplaceApi(secrets[settings.secret_names.marketplace_api_token])
         self.internal_api = InternalOrdersApi()
-        for peer in (self.marketplace, self.internal_api):
+        self.provider = ProductDataApi(secrets[settings.secret_names.provider_api_key])
+        for peer in (self.marketplace, self.internal_api, self.provider):
             peer.__enter__()
             self.parts.peers.append(peer)
         signing = secrets[settings.secret_names.webhook_signing]
@@ -140,6 +143,7 @@ class LocalRuntime:
         overrides = {
             str(settings.marketplace_api_base_url).rstrip("/"): self.marketplace.url,
             str(settings.internal_api_base_url).rstrip("/"): self.internal_api.url,
+            str(settings.enrichment.provider_api_base_url).rstrip("/"): self.provider.url,
         }
         self._start_functions(overrides, state_dir / "logs")
         self._start_pollers()
@@ -205,6 +209,7 @@ class LocalRuntime:
             "erp_webhook_keys": self.erp_webhook_keys,
             "marketplace_url": self.marketplace.url if self.marketplace else "",
             "internal_api_url": self.internal_api.url if self.internal_api else "",
+            "provider_url": self.provider.url if self.provider else "",
             "functions": {
                 worker.spec.name: {
                     "path": self.template.path_of(logical_id),

@@ -1,4 +1,5 @@
-"""Durable state: the events, idempotency and ERP entities tables and the raw payload bucket."""
+"""Durable state: the events, idempotency, ERP entities, enrichment status and products tables,
+and the raw payload bucket."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from infra.constructs.nag import acknowledge
 NONCURRENT_VERSION_DAYS = 30
 STATUS_INDEX = "by-status"
 PIPELINE_INDEX = "by-pipeline"
+USER_INDEX = "by-user"
 ACCESS_LOG_DAYS = 90
 
 
@@ -37,6 +39,20 @@ class DataStores(Construct):
         # The ERP's entities as last synced; tombstones keep deletes ordered, so nothing expires.
         self.entities_table = self._table(
             "EntitiesTable", "entity_type", None, removal, sort_key="entity_id"
+        )
+        # Catalog enrichment: batch items and one summary per enrichment; only summaries carry
+        # `created_at`, so the sparse by-user index lists a user's enrichments, newest first.
+        self.enrichment_table = self._table(
+            "EnrichmentTable", "catalog_id", None, removal, sort_key="batch_id"
+        )
+        self.enrichment_table.add_global_secondary_index(
+            index_name=USER_INDEX,
+            partition_key=dynamodb.Attribute(name="user_id", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.products_table = self._table(
+            "ProductsTable", "catalog_id", None, removal, sort_key="product_id"
         )
         self.access_logs_bucket = self._access_logs_bucket(removal)
         self.payload_bucket = s3.Bucket(

@@ -23,8 +23,10 @@ class MetricWatch(Construct):
         meaning: str,
         first_action: str,
         runbook_section: str,
+        per: str | None = None,
     ) -> None:
-        """Alarm when `statistic` of `metric_name`, as `function` emits it, exceeds `max_value`."""
+        """Alarm when `statistic` of `metric_name`, as `function` emits it, exceeds `max_value`;
+        with `per`, when `metric_name` as a percentage of the `per` metric does."""
         super().__init__(scope, construct_id)
         self.function = function
         self.metric_name = metric_name
@@ -34,3 +36,8 @@ class MetricWatch(Construct):
         self.meaning = meaning
         self.first_action = first_action
         self.runbook_section = runbook_section
+        self.per = per
+
+    @property
+    def label(self) -> str:
+        return f"{self.metric_name} % of {self.per}" if self.per else self.metric_name

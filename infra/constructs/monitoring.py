@@ -253,9 +253,10 @@ class PipelineMonitoring(Construct):
             },
             add_queue_max_size_alarm={
                 "Warning": MaxMessageCountThreshold(
-                    max_message_count=alarms.queue_max_depth,
+                    max_message_count=pair.max_depth or alarms.queue_max_depth,
                     **self._runbook.describe(
-                        f"{name} holds more than {alarms.queue_max_depth} messages.",
+                        f"{name} holds more than {pair.max_depth or alarms.queue_max_depth}"
+                        " messages.",
                         "check whether the consumer is failing or throttled before scaling it.",
                         "Queue depth",
                     ),
@@ -335,6 +336,16 @@ class PipelineMonitoring(Construct):
                     ],
                 ),
                 CustomMetricGroup(
+                    title="Catalog enrichment",
+                    metrics=[
+                        total("EnrichmentRequested", "requested"),
+                        total("EnrichmentProductsSucceeded", "products enriched"),
+                        total("EnrichmentProductsFailed", "products failed"),
+                        total("EnrichmentBatchFinished", "batches finished"),
+                        total("EnrichmentBatchFailed", "batches failed"),
+                    ],
+                ),
+                CustomMetricGroup(
                     title="Stuck events",
                     metrics=[
                         total("StuckEvents", "stuck"),
@@ -352,18 +363,11 @@ class PipelineMonitoring(Construct):
             alarm_friendly_name="Watched",
             metric_groups=[
                 CustomMetricGroup(
-                    title=watch.metric_name,
+                    title=watch.label,
                     metrics=[
                         CustomMetricWithAlarm(
                             alarm_friendly_name=watch.metric_name,
-                            metric=cloudwatch.Metric(
-                                namespace=self._env.metrics_namespace,
-                                metric_name=watch.metric_name,
-                                dimensions_map={"service": watch.function.name},
-                                statistic=watch.statistic,
-                                period=watch.period,
-                                label=watch.metric_name,
-                            ),
+                            metric=self._watched(watch),
                             add_alarm={
                                 "Critical": CustomThreshold(
                                     threshold=watch.max_value,
@@ -384,6 +388,29 @@ class PipelineMonitoring(Construct):
                 )
                 for watch in self.watches
             ],
+        )
+
+    def _watched(self, watch: MetricWatch) -> cloudwatch.Metric | cloudwatch.MathExpression:
+        def metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=self._env.metrics_namespace,
+                metric_name=name,
+                dimensions_map={"service": watch.function.name},
+                statistic=statistic,
+                period=watch.period,
+                label=name,
+            )
+
+        if watch.per is None:
+            return metric(watch.metric_name, watch.statistic)
+        return cloudwatch.MathExpression(
+            expression="IF(total > 0, 100 * part / total, 0)",
+            using_metrics={
+                "part": metric(watch.metric_name, "Sum"),
+                "total": metric(watch.per, "Sum"),
+            },
+            period=watch.period,
+            label=watch.label,
         )
 
     def _log_groups(self) -> list[logs.ILogGroup]:

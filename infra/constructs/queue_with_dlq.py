@@ -25,10 +25,12 @@ class QueueWithDlq(Construct):
         consumer_timeout: Duration,
         max_receive_count: int,
         batching_window: Duration | None = None,
+        max_depth: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # What operators type: `ops dlq redrive <stage>`, `/dlq/{stage}/redrive`.
         self.stage = stage
+        self.max_depth = max_depth  # the depth alarm's threshold, when not the env default
         self.name = qualified_name(self)
         window_seconds = batching_window.to_seconds() if batching_window else 0
         self.dlq = sqs.Queue(

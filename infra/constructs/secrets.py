@@ -10,9 +10,9 @@ from infra.config import EnvironmentSettings
 from infra.constructs.nag import acknowledge
 
 _NO_ROTATION = (
-    "Rotated by hand with an overlap window: the value is shared with a third party (the "
-    "marketplace, the ERP), which must switch at the same time; the functions accept two active "
-    "values"
+    "Rotated by hand: the value is issued by or shared with a third party (the marketplace, the "
+    "ERP, the product-data provider), which must switch at the same time; webhook secrets "
+    "accept two active values during the overlap"
 )
 
 
@@ -41,7 +41,19 @@ class PipelineSecrets(Construct):
             "whitespace-separated keys, newest first, during a rotation",
             removal,
         )
-        for secret in (self.webhook_signing, self.marketplace_api_token, self.erp_webhook_keys):
+        self.provider_api_key = self._secret(
+            "ProviderApiKey",
+            env.secret_names.provider_api_key,
+            "API key for the product-data provider (catalog enrichment). Generated as a "
+            "placeholder: set the real key with `aws secretsmanager put-secret-value`",
+            removal,
+        )
+        for secret in (
+            self.webhook_signing,
+            self.marketplace_api_token,
+            self.erp_webhook_keys,
+            self.provider_api_key,
+        ):
             acknowledge(secret, "AwsSolutions-SMG4", _NO_ROTATION)
 
     def _secret(

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs import grants
+from infra.constructs.catalog_enrichment import CatalogEnrichment
 from infra.constructs.data_stores import PIPELINE_INDEX, STATUS_INDEX, DataStores
 from infra.constructs.erp_sync import ErpSync
 from infra.constructs.lambda_runtime import LambdaRuntime
@@ -127,6 +128,9 @@ class WebhookPipelineStack(Stack):
         )
 
         ErpSync(self, "Erp", env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
+        CatalogEnrichment(
+            self, "Catalog", env=env, runtime=runtime, stores=stores, secrets=secrets, api=api
+        )
 
         stage_queues = {
             pair.stage: pair for pair in self.node.find_all() if isinstance(pair, QueueWithDlq)
@@ -209,6 +213,8 @@ class WebhookPipelineStack(Stack):
             "ApiUrl": api.api.url,
             "EventsTableName": stores.events_table.table_name,
             "EntitiesTableName": stores.entities_table.table_name,
+            "EnrichmentTableName": stores.enrichment_table.table_name,
+            "ProductsTableName": stores.products_table.table_name,
             "PayloadBucketName": stores.payload_bucket.bucket_name,
             "DownloadQueueUrl": download_queue.queue.queue_url,
             "DownloadDlqUrl": download_queue.dlq.queue_url,
@@ -217,6 +223,7 @@ class WebhookPipelineStack(Stack):
             "WebhookSigningSecretName": secrets.webhook_signing.secret_name,
             "MarketplaceApiTokenSecretName": secrets.marketplace_api_token.secret_name,
             "ErpWebhookKeysSecretName": secrets.erp_webhook_keys.secret_name,
+            "ProviderApiKeySecretName": secrets.provider_api_key.secret_name,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
         }
         for name, value in outputs.items():

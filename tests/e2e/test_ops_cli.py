@@ -37,7 +37,7 @@ def test_status_reports_health_events_and_queues(
     body = json.loads(out)
     assert body["health"]["status"] == "healthy"
     assert set(body["stats"]["queues"]) == {
-        "download", "processing", "erp-high", "erp-standard", "erp-low",
+        "download", "processing", "erp-high", "erp-standard", "erp-low", "enrichment",
     }  # fmt: skip
 
     code, text = run(runtime, capsys, "status")

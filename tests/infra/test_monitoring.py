@@ -20,6 +20,8 @@ FUNCTIONS = {
     "ErpIngest": ("Erp/Ingest", "erp_ingest"),
     "ErpSyncWorker": ("Erp/SyncWorker", "erp_sync_worker"),
     "StuckEventsSweeper": ("StuckEvents/Sweeper", "stuck_sweeper"),
+    "CatalogApi": ("Catalog/Api", "catalog_api"),
+    "CatalogWorker": ("Catalog/Worker", "enrichment_worker"),
 }
 QUEUES = {
     "DownloadQueue": "DownloadQueue",
@@ -27,8 +29,9 @@ QUEUES = {
     "ErpHighLane": "Erp/HighLane",
     "ErpStandardLane": "Erp/StandardLane",
     "ErpLowLane": "Erp/LowLane",
+    "CatalogQueue": "Catalog/Queue",
 }
-WATCHED = ("StuckEvents",)
+WATCHED = ("StuckEvents", "EnrichmentBatchFailed", "EnrichmentBatchDuration")
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
 
@@ -78,7 +81,12 @@ def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
             f"{path}/Queue.QueueName",
         )
         assert age["Threshold"] == config.queue_oldest_message_seconds
-        assert depth["Threshold"] == config.queue_max_depth
+        expected_depth = (
+            settings(synth.env).enrichment.alarms.queue_max_depth
+            if queue == "CatalogQueue"
+            else config.queue_max_depth
+        )
+        assert depth["Threshold"] == expected_depth
 
 
 def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) -> None:
@@ -95,6 +103,25 @@ def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) ->
         assert throttles["Threshold"] == 0
         assert metric_of(synth, duration) == ("Duration", f"{path}/Function")
         assert duration["Threshold"] == int(timeout * 1000 * config.alarms.function_duration_ratio)
+
+
+def test_enrichment_alarms_on_batch_failure_rate_and_duration(synth: Synth) -> None:
+    config = settings(synth.env)
+    prefix = f"WebhookPipeline-{synth.env}-Watched"
+    rate = alarms(synth)[f"{prefix}-EnrichmentBatchFailed-Critical"]
+    assert rate["Threshold"] == config.enrichment.alarms.batch_failure_rate_percent
+    [expression] = [m for m in rate["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == "IF(total > 0, 100 * part / total, 0)"
+    used = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in rate["Metrics"]
+            if "MetricStat" in m}  # fmt: skip
+    assert used == {"part": "EnrichmentBatchFailed", "total": "EnrichmentBatchFinished"}
+    duration = alarms(synth)[f"{prefix}-EnrichmentBatchDuration-Critical"]
+    [metric] = [m for m in duration["Metrics"] if "MetricStat" in m]
+    assert metric["MetricStat"]["Stat"] == "p99"
+    assert duration["Threshold"] == int(
+        config.functions.enrichment_worker.timeout_seconds * 1000
+        * config.enrichment.alarms.batch_duration_ratio
+    )  # fmt: skip
 
 
 def test_stuck_events_alarm_on_the_sweepers_metric(synth: Synth) -> None:

@@ -18,6 +18,8 @@ FUNCTIONS = {
     "Erp/Ingest": "erp_ingest",
     "Erp/SyncWorker": "erp_sync_worker",
     "StuckEvents/Sweeper": "stuck_sweeper",
+    "Catalog/Api": "catalog_api",
+    "Catalog/Worker": "enrichment_worker",
 }
 # Each queue pair: its path, the stage operators name it by, its consumer's config keys.
 QUEUES = {
@@ -26,6 +28,7 @@ QUEUES = {
     "Erp/HighLane": ("erp-high", "erp_high", "erp_sync_worker"),
     "Erp/StandardLane": ("erp-standard", "erp_standard", "erp_sync_worker"),
     "Erp/LowLane": ("erp-low", "erp_low", "erp_sync_worker"),
+    "Catalog/Queue": ("enrichment", "enrichment", "enrichment_worker"),
 }
 ERP_LANES = ("High", "Standard", "Low")
 FUNCTION_PATHS = {key: path for path, key in FUNCTIONS.items()}
@@ -113,6 +116,15 @@ EXPECTED_ENV = {
     "StuckEvents/Sweeper": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "QUEUES", "STUCK_AFTER_MINUTES",
     },
+    "Catalog/Api": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "ENRICHMENT_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
+        "ENRICHMENT_QUEUE_URL", "DEFAULT_BATCH_SIZE",
+    },
+    "Catalog/Worker": {
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "ENRICHMENT_TABLE_NAME", "PRODUCTS_TABLE_NAME",
+        "ENRICHMENT_DLQ_URL", "ENRICHMENT_MAX_RECEIVE_COUNT", "PROVIDER_API_BASE_URL",
+        "PROVIDER_KEY_SECRET_NAME", "HTTP_CLIENT",
+    },
 }  # fmt: skip
 
 
@@ -134,6 +146,11 @@ def test_env_vars_hold_only_resource_names_and_settings_never_secrets(synth: Syn
             assert "whsec_" not in json.dumps(value)
 
 
+# What an SQS event source needs on its queue.
+CONSUMER_ACTIONS = (
+    "ChangeMessageVisibility", "DeleteMessage", "GetQueueAttributes", "GetQueueUrl",
+    "ReceiveMessage",
+)  # fmt: skip
 # Record the event, de-duplicate it (Powertools Idempotency): both webhook ingests.
 INTAKE_GRANTS = {
     ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
@@ -212,15 +229,30 @@ EXPECTED_GRANTS = {
         *(
             (f"sqs:{action}", f"Erp/{lane}Lane/Queue.Arn")
             for lane in ERP_LANES
-            for action in (
-                "ChangeMessageVisibility",
-                "DeleteMessage",
-                "GetQueueAttributes",
-                "GetQueueUrl",
-                "ReceiveMessage",
-            )
+            for action in CONSUMER_ACTIONS
         ),
         *(("sqs:SendMessage", f"Erp/{lane}Lane/Dlq.Arn") for lane in ERP_LANES),
+    },
+    "Catalog/Api": {
+        ("dynamodb:GetItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:BatchWriteItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:Query", "DataStores/EnrichmentTable.Arn/index/by-user"),
+        ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+        ("sqs:SendMessage", "Catalog/Queue/Queue.Arn"),
+    },
+    "Catalog/Worker": {
+        ("dynamodb:GetItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:UpdateItem", "DataStores/EnrichmentTable.Arn"),
+        ("dynamodb:PutItem", "DataStores/ProductsTable.Arn"),
+        ("dynamodb:BatchGetItem", "DataStores/ProductsTable.Arn"),
+        ("secretsmanager:GetSecretValue", "Secrets/ProviderApiKey"),
+        *((f"sqs:{action}", "Catalog/Queue/Queue.Arn") for action in CONSUMER_ACTIONS),
+        ("sqs:SendMessage", "Catalog/Queue/Dlq.Arn"),
     },
     "StuckEvents/Sweeper": {
         ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
@@ -364,6 +396,37 @@ def test_the_entities_table_is_keyed_by_type_and_id_and_never_expires(synth: Syn
     assert resource["DeletionPolicy"] == ("Retain" if config.retain_data else "Delete")
 
 
+def test_the_enrichment_tables_have_their_keys_and_the_sparse_user_index(synth: Synth) -> None:
+    status = synth.one("AWS::DynamoDB::Table", "DataStores/EnrichmentTable")["Properties"]
+    assert status["KeySchema"] == [
+        {"AttributeName": "catalog_id", "KeyType": "HASH"},
+        {"AttributeName": "batch_id", "KeyType": "RANGE"},
+    ]
+    [index] = status["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-user"
+    assert index["KeySchema"] == [
+        {"AttributeName": "user_id", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    products = synth.one("AWS::DynamoDB::Table", "DataStores/ProductsTable")["Properties"]
+    assert products["KeySchema"] == [
+        {"AttributeName": "catalog_id", "KeyType": "HASH"},
+        {"AttributeName": "product_id", "KeyType": "RANGE"},
+    ]
+
+
+def test_the_enrichment_worker_is_sized_and_throttled_from_config(synth: Synth) -> None:
+    config = settings(synth.env)
+    worker = synth.one("AWS::Lambda::Function", "Catalog/Worker/Function")["Properties"]
+    assert worker["MemorySize"] == config.functions.enrichment_worker.memory_mb
+    assert worker.get("ReservedConcurrentExecutions") == (
+        config.functions.enrichment_worker.reserved_concurrency
+    )
+    queue = synth.one("AWS::SQS::Queue", "Catalog/Queue/Queue")["Properties"]
+    # In flight for at most the timeout: never redelivered while a worker still holds it.
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+
+
 def test_the_sweeper_runs_on_the_configured_schedule(synth: Synth) -> None:
     config = settings(synth.env).stuck_events
     [rule] = synth.resources("AWS::Events::Rule").values()
@@ -426,6 +489,7 @@ def test_secrets_carry_the_configured_names(synth: Synth) -> None:
         config.secret_names.webhook_signing,
         config.secret_names.marketplace_api_token,
         config.secret_names.erp_webhook_keys,
+        config.secret_names.provider_api_key,
     }
 
 
@@ -458,6 +522,24 @@ def test_the_api_stage_logs_traces_and_throttles(synth: Synth) -> None:
         ("GET", "Api/Api/Default/health/GET", "AWS_IAM", "OpsApi/Function"),
         ("POST", "Api/Api/Default/dlq/{queue}/redrive/POST", "AWS_IAM", "OpsApi/Function"),
         ("GET", "Api/Api/Default/dlq/{queue}/redrive/GET", "AWS_IAM", "OpsApi/Function"),
+        (
+            "POST",
+            "Api/Api/Default/catalogs/{catalog_id}/enrichments/POST",
+            "AWS_IAM",
+            "Catalog/Api/Function",
+        ),
+        (
+            "GET",
+            "Api/Api/Default/catalogs/{catalog_id}/enrichments/GET",
+            "AWS_IAM",
+            "Catalog/Api/Function",
+        ),
+        (
+            "GET",
+            "Api/Api/Default/users/{user_id}/enrichments/GET",
+            "AWS_IAM",
+            "Catalog/Api/Function",
+        ),
     ],
 )
 def test_routes_and_their_authorization(
@@ -481,6 +563,9 @@ def test_the_stack_is_named_after_the_env_and_exports_what_operators_need(synth:
         "ProcessingDlqUrl",
         "EntitiesTableName",
         "ErpWebhookKeysSecretName",
+        "EnrichmentTableName",
+        "ProductsTableName",
+        "ProviderApiKeySecretName",
     ):
         assert name in outputs
     synth.template.has_resource_properties(

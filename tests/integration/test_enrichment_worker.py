@@ -172,7 +172,7 @@ def test_a_provider_outage_stops_the_batch_early_and_dead_letters_it_when_retrie
 
 
 def test_products_are_enriched_concurrently_up_to_the_pool_size(pipeline: Pipeline) -> None:
-    pipeline.provider.latency_seconds = 0.05
+    pipeline.provider.latency_seconds = 0.2  # long enough for every pooled call to overlap
     start("cat-e", enrichment_body(20, batch_size=20))
 
     work_one(pipeline)

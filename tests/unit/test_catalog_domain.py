@@ -116,12 +116,17 @@ FIELDS = EnrichedFields(title="t")
 def test_lookups_run_concurrently_up_to_the_pool_size() -> None:
     lock = threading.Lock()
     state = {"now": 0, "most": 0}
+    full = threading.Event()
 
     def lookup(_: Product) -> EnrichedFields:
         with lock:
             state["now"] += 1
             state["most"] = max(state["most"], state["now"])
-        time.sleep(0.02)
+            if state["now"] == 6:
+                full.set()
+        # The first wave holds on until the pool is full (bounded, so a bug cannot hang).
+        full.wait(timeout=5)
+        time.sleep(0.001)
         with lock:
             state["now"] -= 1
         return FIELDS
