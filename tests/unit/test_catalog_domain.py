@@ -18,7 +18,14 @@ from catalog.provider import (
 )
 from catalog.queueing import send_batches
 from catalog.requests import Product, validate_request
-from catalog.status import BatchStatus, EnrichmentStatus, batch_outcome, final_status, progress
+from catalog.status import (
+    ALLOWED_FROM,
+    BatchStatus,
+    EnrichmentStatus,
+    batch_outcome,
+    final_status,
+    progress,
+)
 
 from shared.errors import RetryableError
 from tests.support.catalog import enrichment_body, products
@@ -226,3 +233,24 @@ def test_the_providers_document_becomes_our_fields() -> None:
 def test_unusable_provider_data_is_refused_not_stored(document: dict[str, Any]) -> None:
     with pytest.raises(InvalidProviderDataError):
         to_enriched(document)
+
+
+@pytest.mark.parametrize(
+    ("to", "allowed_from"),
+    [
+        (
+            BatchStatus.IN_PROGRESS,
+            {BatchStatus.PENDING, BatchStatus.IN_PROGRESS, BatchStatus.FAILED},
+        ),
+        (BatchStatus.COMPLETED, {BatchStatus.IN_PROGRESS}),
+        (BatchStatus.PARTIAL, {BatchStatus.IN_PROGRESS}),
+        (BatchStatus.FAILED, {BatchStatus.PENDING, BatchStatus.IN_PROGRESS}),
+    ],
+)
+def test_batch_status_moves_only_forward_except_a_redrive(
+    to: BatchStatus, allowed_from: set[BatchStatus]
+) -> None:
+    # A finished batch is never reopened by a duplicate message; only FAILED can restart.
+    assert ALLOWED_FROM[to] == allowed_from
+    assert BatchStatus.COMPLETED not in ALLOWED_FROM[BatchStatus.IN_PROGRESS]
+    assert BatchStatus.PARTIAL not in ALLOWED_FROM[BatchStatus.IN_PROGRESS]
