@@ -7,15 +7,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from constructs import Construct
 
-from infra.config import EnvironmentSettings
 from infra.constructs import grants
-from infra.constructs.data_stores import USER_INDEX, DataStores
-from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.data_stores import USER_INDEX
 from infra.constructs.metric_watch import MetricWatch
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
-from infra.constructs.rest_api import RestApi
-from infra.constructs.secrets import PipelineSecrets
 
 _WATCH_PERIOD = Duration.minutes(5)
 
@@ -26,13 +23,11 @@ class CatalogEnrichment(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        env: EnvironmentSettings,
-        runtime: LambdaRuntime,
-        stores: DataStores,
-        secrets: PipelineSecrets,
-        api: RestApi,
+        platform: Platform,
     ) -> None:
         super().__init__(scope, construct_id)
+        env, runtime, stores = platform.env, platform.runtime, platform.stores
+        secrets, api = platform.secrets, platform.api
         settings = env.enrichment
         worker_settings = env.functions.enrichment_worker
         consumer = env.queues.enrichment

@@ -7,14 +7,10 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from constructs import Construct
 
-from infra.config import EnvironmentSettings
 from infra.constructs import grants
-from infra.constructs.data_stores import DataStores
-from infra.constructs.lambda_runtime import LambdaRuntime
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
-from infra.constructs.rest_api import RestApi
-from infra.constructs.secrets import PipelineSecrets
 
 
 class ErpSync(Construct):
@@ -23,13 +19,11 @@ class ErpSync(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        env: EnvironmentSettings,
-        runtime: LambdaRuntime,
-        stores: DataStores,
-        secrets: PipelineSecrets,
-        api: RestApi,
+        platform: Platform,
     ) -> None:
         super().__init__(scope, construct_id)
+        env, runtime, stores = platform.env, platform.runtime, platform.stores
+        secrets, api = platform.secrets, platform.api
         worker_timeout = Duration.seconds(env.functions.erp_sync_worker.timeout_seconds)
         self.lanes = {
             lane: QueueWithDlq(

@@ -8,12 +8,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
-from infra.config import EnvironmentSettings
 from infra.constructs import grants
-from infra.constructs.data_stores import STATUS_INDEX, DataStores
-from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.data_stores import STATUS_INDEX
 from infra.constructs.metric_watch import MetricWatch
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 
 
@@ -23,12 +22,11 @@ class StuckEventSweeper(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        env: EnvironmentSettings,
-        runtime: LambdaRuntime,
-        stores: DataStores,
+        platform: Platform,
         queues: list[QueueWithDlq],
     ) -> None:
         super().__init__(scope, construct_id)
+        env, runtime, stores = platform.env, platform.runtime, platform.stores
         settings = env.stuck_events
         self.function = PipelineFunction(
             self,

@@ -17,6 +17,7 @@ from infra.constructs.lambda_runtime import LambdaRuntime
 from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.nag import acknowledge
 from infra.constructs.pipeline_function import PipelineFunction
+from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.constructs.rest_api import RestApi
 from infra.constructs.secrets import PipelineSecrets
@@ -127,21 +128,15 @@ class WebhookPipelineStack(Stack):
             stores.payload_bucket, processing.role, PAYLOAD_PREFIX, "GetObject", "GetObjectVersion"
         )
 
-        ErpSync(self, "Erp", env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
-        CatalogEnrichment(
-            self, "Catalog", env=env, runtime=runtime, stores=stores, secrets=secrets, api=api
-        )
+        platform = Platform(env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
+        ErpSync(self, "Erp", platform=platform)
+        CatalogEnrichment(self, "Catalog", platform=platform)
 
         stage_queues = {
             pair.stage: pair for pair in self.node.find_all() if isinstance(pair, QueueWithDlq)
         }
         StuckEventSweeper(
-            self,
-            "StuckEvents",
-            env=env,
-            runtime=runtime,
-            stores=stores,
-            queues=list(stage_queues.values()),
+            self, "StuckEvents", platform=platform, queues=list(stage_queues.values())
         )
         ops_api = PipelineFunction(
             self,

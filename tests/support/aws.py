@@ -58,81 +58,51 @@ def _queue_pair(sqs: Any, name: str) -> QueuePair:
     return QueuePair(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
 
 
-def create_resources(signing_secret: str, token: str) -> Resources:
-    """Tables, queues (with redrive), a versioned bucket and the two secrets."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(
-        TableName="idempotency",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName="events",
-        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("event_id", "status", "pipeline", "received_at")
-        ],
-        GlobalSecondaryIndexes=[
+def _table(
+    dynamodb: Any,
+    name: str,
+    partition: str,
+    sort: str | None = None,
+    indexes: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    """An on-demand table with string keys, as the stack defines it."""
+    keys = [(partition, "HASH")] + ([(sort, "RANGE")] if sort else [])
+    attributes = {partition, *([sort] if sort else [])}
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": a, "KeyType": k} for a, k in keys],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        arguments["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": index,
                 "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": "received_at", "KeyType": "RANGE"},
+                    {"AttributeName": hash_key, "KeyType": "HASH"},
+                    {"AttributeName": range_key, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
-            for index, partition in (("by-status", "status"), ("by-pipeline", "pipeline"))
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName="entities",
-        KeySchema=[
-            {"AttributeName": "entity_type", "KeyType": "HASH"},
-            {"AttributeName": "entity_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "entity_type", "AttributeType": "S"},
-            {"AttributeName": "entity_id", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName="enrichments",
-        KeySchema=[
-            {"AttributeName": "catalog_id", "KeyType": "HASH"},
-            {"AttributeName": "batch_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("catalog_id", "batch_id", "user_id", "created_at")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-user",
-                "KeySchema": [
-                    {"AttributeName": "user_id", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName="products",
-        KeySchema=[
-            {"AttributeName": "catalog_id", "KeyType": "HASH"},
-            {"AttributeName": "product_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "catalog_id", "AttributeType": "S"},
-            {"AttributeName": "product_id", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+            for index, (hash_key, range_key) in indexes.items()
+        ]
+        attributes |= {a for pair in indexes.values() for a in pair}
+    arguments["AttributeDefinitions"] = [
+        {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
+    ]
+    dynamodb.create_table(**arguments)
+
+
+def create_resources(signing_secret: str, token: str) -> Resources:
+    """Tables, queues (with redrive), a versioned bucket and the two secrets."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    _table(dynamodb, "idempotency", "id")
+    _table(dynamodb, "events", "event_id",
+           indexes={"by-status": ("status", "received_at"),
+                    "by-pipeline": ("pipeline", "received_at")})  # fmt: skip
+    _table(dynamodb, "entities", "entity_type", "entity_id")
+    _table(dynamodb, "enrichments", "catalog_id", "batch_id",
+           indexes={"by-user": ("user_id", "created_at")})  # fmt: skip
+    _table(dynamodb, "products", "catalog_id", "product_id")
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="payloads")
     s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
