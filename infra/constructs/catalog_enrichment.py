@@ -10,7 +10,6 @@ from constructs import Construct
 from infra.constructs import grants
 from infra.constructs.data_stores import USER_INDEX
 from infra.constructs.metric_watch import MetricWatch
-from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 
@@ -26,7 +25,7 @@ class CatalogEnrichment(Construct):
         platform: Platform,
     ) -> None:
         super().__init__(scope, construct_id)
-        env, runtime, stores = platform.env, platform.runtime, platform.stores
+        env, stores = platform.env, platform.stores
         secrets, api = platform.secrets, platform.api
         settings = env.enrichment
         worker_settings = env.functions.enrichment_worker
@@ -41,16 +40,13 @@ class CatalogEnrichment(Construct):
             max_depth=settings.alarms.queue_max_depth,
         )
 
-        self.api_function = PipelineFunction(
+        self.api_function = platform.function(
             self,
             "Api",
             handler="catalog_api.handler.handler",
             description="Catalog enrichment requests, progress and per-user listing",
-            function=env.functions.catalog_api,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.catalog_api,
             environment={
-                **stores.events_environment,
                 "ENRICHMENT_TABLE_NAME": stores.enrichment_table.table_name,
                 "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
                 "ENRICHMENT_QUEUE_URL": self.queue.queue.queue_url,
@@ -67,16 +63,13 @@ class CatalogEnrichment(Construct):
         )
         grants.send_to(self.queue.queue, role)  # SendMessageBatch is authorized as SendMessage
 
-        self.worker = PipelineFunction(
+        self.worker = platform.function(
             self,
             "Worker",
             handler="enrichment_worker.handler.handler",
             description="Enriches one catalog batch against the product-data provider",
-            function=worker_settings,
-            env=env,
-            runtime=runtime,
+            settings=worker_settings,
             environment={
-                **stores.events_environment,
                 "ENRICHMENT_TABLE_NAME": stores.enrichment_table.table_name,
                 "PRODUCTS_TABLE_NAME": stores.products_table.table_name,
                 "ENRICHMENT_DLQ_URL": self.queue.dlq.queue_url,

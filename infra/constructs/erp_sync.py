@@ -8,7 +8,6 @@ from aws_cdk import Duration, Stack
 from constructs import Construct
 
 from infra.constructs import grants
-from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 
@@ -22,7 +21,7 @@ class ErpSync(Construct):
         platform: Platform,
     ) -> None:
         super().__init__(scope, construct_id)
-        env, runtime, stores = platform.env, platform.runtime, platform.stores
+        env, stores = platform.env, platform.stores
         secrets, api = platform.secrets, platform.api
         worker_timeout = Duration.seconds(env.functions.erp_sync_worker.timeout_seconds)
         self.lanes = {
@@ -38,16 +37,13 @@ class ErpSync(Construct):
         }
         to_json = Stack.of(self).to_json_string
 
-        self.ingest = PipelineFunction(
+        self.ingest = platform.function(
             self,
             "Ingest",
             handler="erp_ingest.handler.handler",
             description="POST /webhooks/zoho/{entity}: authenticate, validate, keep, queue by lane",
-            function=env.functions.erp_ingest,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.erp_ingest,
             environment={
-                **stores.events_environment,
                 "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
                 "LANE_QUEUE_URLS": to_json(
                     {lane: pair.queue.queue_url for lane, pair in self.lanes.items()}
@@ -62,16 +58,13 @@ class ErpSync(Construct):
             grants.send_to(pair.queue, role)
         grants.read_secret(secrets.erp_webhook_keys, role)
 
-        self.sync_worker = PipelineFunction(
+        self.sync_worker = platform.function(
             self,
             "SyncWorker",
             handler="erp_sync_worker.handler.handler",
             description="Syncs ERP entity events into the entities table, ordering-safe",
-            function=env.functions.erp_sync_worker,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.erp_sync_worker,
             environment={
-                **stores.events_environment,
                 "ENTITIES_TABLE_NAME": stores.entities_table.table_name,
                 "ERP_LANES": to_json({lane: pair.reference for lane, pair in self.lanes.items()}),
                 "ERP_MAX_RECEIVE_COUNT": str(env.queues.erp_high.max_receive_count),

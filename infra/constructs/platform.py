@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.config import EnvironmentSettings
+from constructs import Construct
+
+from infra.config import EnvironmentSettings, FunctionSettings
 from infra.constructs.data_stores import DataStores
 from infra.constructs.lambda_runtime import LambdaRuntime
+from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.rest_api import RestApi
 from infra.constructs.secrets import PipelineSecrets
 
@@ -19,3 +22,25 @@ class Platform:
     stores: DataStores
     secrets: PipelineSecrets
     api: RestApi
+
+    def function(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        settings: FunctionSettings,
+        environment: dict[str, str],
+    ) -> PipelineFunction:
+        """A function with the platform's defaults; every one can record events."""
+        return PipelineFunction(
+            scope,
+            construct_id,
+            handler=handler,
+            description=description,
+            function=settings,
+            env=self.env,
+            runtime=self.runtime,
+            environment={**self.stores.events_environment, **environment},
+        )

@@ -11,7 +11,6 @@ from constructs import Construct
 from infra.constructs import grants
 from infra.constructs.data_stores import STATUS_INDEX
 from infra.constructs.metric_watch import MetricWatch
-from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 
@@ -26,18 +25,15 @@ class StuckEventSweeper(Construct):
         queues: list[QueueWithDlq],
     ) -> None:
         super().__init__(scope, construct_id)
-        env, runtime, stores = platform.env, platform.runtime, platform.stores
+        env, stores = platform.env, platform.stores
         settings = env.stuck_events
-        self.function = PipelineFunction(
+        self.function = platform.function(
             self,
             "Sweeper",
             handler="stuck_sweeper.handler.handler",
             description="Re-enqueues events that stopped moving, once each; counts them",
-            function=env.functions.stuck_sweeper,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.stuck_sweeper,
             environment={
-                **stores.events_environment,
                 "QUEUES": Stack.of(self).to_json_string(
                     {pair.stage: pair.reference for pair in queues}
                 ),

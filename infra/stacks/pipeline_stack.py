@@ -16,7 +16,6 @@ from infra.constructs.erp_sync import ErpSync
 from infra.constructs.lambda_runtime import LambdaRuntime
 from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.nag import acknowledge
-from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.constructs.rest_api import RestApi
@@ -57,19 +56,16 @@ class WebhookPipelineStack(Stack):
             batching_window=Duration.seconds(env.queues.processing.batching_window_seconds),
         )
 
-        common = stores.events_environment
+        platform = Platform(env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
         http_client = env.http.model_dump_json()
 
-        ingest = PipelineFunction(
+        ingest = platform.function(
             self,
             "Ingest",
             handler="ingest.handler.handler",
             description="POST /webhooks/qualia: verify, validate, de-duplicate, queue",
-            function=env.functions.ingest,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.ingest,
             environment={
-                **common,
                 "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
                 "DOWNLOAD_QUEUE_URL": download_queue.queue.queue_url,
                 "WEBHOOK_SECRET_NAME": env.secret_names.webhook_signing,
@@ -80,16 +76,13 @@ class WebhookPipelineStack(Stack):
         grants.send_to(download_queue.queue, ingest.role)
         grants.read_secret(secrets.webhook_signing, ingest.role)
 
-        download = PipelineFunction(
+        download = platform.function(
             self,
             "DownloadWorker",
             handler="download_worker.handler.handler",
             description="Fetches queued orders from the marketplace API into S3",
-            function=env.functions.download_worker,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.download_worker,
             environment={
-                **common,
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
                 "PROCESSING_QUEUE_URL": processing_queue.queue.queue_url,
                 "DOWNLOAD_DLQ_URL": download_queue.dlq.queue_url,
@@ -105,16 +98,13 @@ class WebhookPipelineStack(Stack):
         grants.send_to(processing_queue.queue, download.role)
         grants.read_secret(secrets.marketplace_api_token, download.role)
 
-        processing = PipelineFunction(
+        processing = platform.function(
             self,
             "ProcessingWorker",
             handler="processing_worker.handler.handler",
             description="Transforms downloaded orders and posts them to the internal API",
-            function=env.functions.processing_worker,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.processing_worker,
             environment={
-                **common,
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
                 "PROCESSING_DLQ_URL": processing_queue.dlq.queue_url,
                 "PROCESSING_MAX_RECEIVE_COUNT": str(env.queues.processing.max_receive_count),
@@ -128,7 +118,6 @@ class WebhookPipelineStack(Stack):
             stores.payload_bucket, processing.role, PAYLOAD_PREFIX, "GetObject", "GetObjectVersion"
         )
 
-        platform = Platform(env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
         ErpSync(self, "Erp", platform=platform)
         CatalogEnrichment(self, "Catalog", platform=platform)
 
@@ -138,16 +127,13 @@ class WebhookPipelineStack(Stack):
         StuckEventSweeper(
             self, "StuckEvents", platform=platform, queues=list(stage_queues.values())
         )
-        ops_api = PipelineFunction(
+        ops_api = platform.function(
             self,
             "OpsApi",
             handler="ops_api.handler.handler",
             description="Operator endpoints: events, stats, health, DLQ redrive, replay",
-            function=env.functions.ops_api,
-            env=env,
-            runtime=runtime,
+            settings=env.functions.ops_api,
             environment={
-                **common,
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
                 "QUEUES": self.to_json_string(
                     {stage: pair.reference for stage, pair in stage_queues.items()}
