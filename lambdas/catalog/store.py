@@ -10,7 +10,10 @@ Status table (partition `catalog_id`, sort `batch_id`):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,14 +25,28 @@ from shared import aws_clients
 from shared.event_store import decode_cursor, encode_cursor, utc_now
 
 LATEST = "latest"
+# Longer than any request may run (API Gateway ends them at 29 s): an enrichment still queueing
+# after this lost its request.
+QUEUEING_WINDOW = timedelta(minutes=2)
+WRITES_PER_CALL = 25  # the BatchWriteItem maximum
+WRITE_ATTEMPTS = 5
+PARALLEL_WRITES = 8
 USER_INDEX = "by-user"
 _CURSOR_KEYS = frozenset({"catalog_id", "batch_id", "user_id", "created_at"})
+
+
+class WritesIncompleteError(Exception):
+    """DynamoDB kept refusing some writes (throttling): the request must be retried."""
 
 
 class CatalogBusyError(Exception):
     def __init__(self, tracking_id: str) -> None:
         super().__init__(f"an enrichment of this catalog is still running: {tracking_id}")
         self.tracking_id = tracking_id
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def summary_key(tracking_id: str) -> str:
@@ -55,31 +72,46 @@ def _failed_condition(exc: ClientError) -> bool:
 
 class EnrichmentStore:
     def __init__(self, table_name: str) -> None:
-        self._table = aws_clients.dynamodb().Table(table_name)
+        self._resource = aws_clients.dynamodb()
+        self._table = self._resource.Table(table_name)
 
     # -- requests ------------------------------------------------------------------------------
 
     def claim_catalog(self, catalog_id: str, tracking_id: str, user_id: str) -> None:
-        """Make `tracking_id` the catalog's running enrichment, unless another one runs."""
+        """Make `tracking_id` the catalog's running enrichment, unless another one runs.
+
+        An enrichment still queueing after QUEUEING_WINDOW has lost its request (a timeout, a
+        crash): it no longer holds the catalog, and it is cancelled here."""
+        now = datetime.now(UTC)
         try:
-            self._table.put_item(
+            response = self._table.put_item(
                 Item={
                     "catalog_id": catalog_id,
                     "batch_id": LATEST,
                     "tracking_id": tracking_id,
                     "user_id": user_id,
                     "running": True,
-                    "since": utc_now(),
+                    "since": _iso(now),
+                    "queue_deadline": _iso(now + QUEUEING_WINDOW),
                 },
                 ConditionExpression="attribute_not_exists(batch_id) OR running = :no "
-                "OR tracking_id = :tracking",
-                ExpressionAttributeValues={":no": False, ":tracking": tracking_id},
+                "OR tracking_id = :tracking OR queue_deadline < :now",
+                ExpressionAttributeValues={
+                    ":no": False,
+                    ":tracking": tracking_id,
+                    ":now": _iso(now),
+                },
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if not _failed_condition(exc):
                 raise
             latest = self.latest(catalog_id) or {}
             raise CatalogBusyError(str(latest.get("tracking_id", "unknown"))) from exc
+        previous: dict[str, Any] = dict(response.get("Attributes", {}))
+        abandoned = previous.get("tracking_id")
+        if previous.get("running") and abandoned and abandoned != tracking_id:
+            self._cancel_summary(catalog_id, str(abandoned), "its request never finished queueing")
 
     def create(self, summary: dict[str, Any], batches: list[dict[str, Any]]) -> bool:
         """Write the summary and the batch items; False when this enrichment already exists
@@ -90,10 +122,23 @@ class EnrichmentStore:
             if _failed_condition(exc):
                 return False
             raise
-        with self._table.batch_writer() as writer:  # 25 per call, unprocessed items retried
-            for item in batches:
-                writer.put_item(Item=item)
+        chunks = [batches[i : i + WRITES_PER_CALL] for i in range(0, len(batches), WRITES_PER_CALL)]
+        with ThreadPoolExecutor(max_workers=PARALLEL_WRITES) as pool:
+            list(pool.map(self._write_chunk, chunks))
         return True
+
+    def _write_chunk(self, items: list[dict[str, Any]]) -> None:
+        """BatchWriteItem, with what DynamoDB leaves unprocessed sent again after a pause."""
+        request: dict[str, Any] = {
+            self._table.name: [{"PutRequest": {"Item": item}} for item in items]
+        }
+        for attempt in range(WRITE_ATTEMPTS):
+            response = self._resource.batch_write_item(RequestItems=request)
+            request = dict(response.get("UnprocessedItems") or {})
+            if not request:
+                return
+            time.sleep(0.05 * 2**attempt)
+        raise WritesIncompleteError(f"{len(request[self._table.name])} batch items not written")
 
     def record_queued(
         self, catalog_id: str, tracking_id: str, unsent: list[str], send_calls: int
@@ -118,19 +163,40 @@ class EnrichmentStore:
                 ":calls": send_calls,
             },
         )
+        try:  # fully queued: it holds the catalog until its last batch finishes
+            self._table.update_item(
+                Key={"catalog_id": catalog_id, "batch_id": LATEST},
+                UpdateExpression="REMOVE queue_deadline",
+                ConditionExpression="tracking_id = :tracking",
+                ExpressionAttributeValues={":tracking": tracking_id},
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):
+                raise
 
     def cancel(self, catalog_id: str, tracking_id: str, reason: str) -> None:
-        self._table.update_item(
-            Key={"catalog_id": catalog_id, "batch_id": summary_key(tracking_id)},
-            UpdateExpression="SET #status = :cancelled, finished_at = :now, cancel_reason = :why",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":cancelled": EnrichmentStatus.CANCELLED.value,
-                ":now": utc_now(),
-                ":why": reason,
-            },
-        )
+        self._cancel_summary(catalog_id, tracking_id, reason)
         self.release(catalog_id, tracking_id)
+
+    def _cancel_summary(self, catalog_id: str, tracking_id: str, reason: str) -> None:
+        """CANCELLED, if it is still queueing (the worker drops a cancelled one's batches)."""
+        try:
+            self._table.update_item(
+                Key={"catalog_id": catalog_id, "batch_id": summary_key(tracking_id)},
+                UpdateExpression="SET #status = :cancelled, finished_at = :now, "
+                "cancel_reason = :why",
+                ConditionExpression="#status = :queueing",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": EnrichmentStatus.CANCELLED.value,
+                    ":queueing": EnrichmentStatus.QUEUEING.value,
+                    ":now": utc_now(),
+                    ":why": reason,
+                },
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):
+                raise
 
     def release(self, catalog_id: str, tracking_id: str) -> None:
         """The catalog may be enriched again (only if `tracking_id` still holds it)."""

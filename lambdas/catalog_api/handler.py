@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from catalog.enrichments import Enrichments, QueueingError
 from catalog.requests import EnrichmentRequest, validate_request
 from catalog.status import progress
-from catalog.store import CatalogBusyError, EnrichmentStore
+from catalog.store import CatalogBusyError, EnrichmentStore, WritesIncompleteError
 
 from shared import aws_clients
 from shared.api import ApiError, ErrorCode, api_handler, create_resolver, header, success
@@ -131,7 +131,7 @@ def start_enrichment(catalog_id: str) -> Response[str]:
             if exc.resumable
             else "the enrichment could not be queued and was cancelled; retry"
         ) from exc
-    except (BotoCoreError, ClientError) as exc:
+    except (BotoCoreError, ClientError, WritesIncompleteError) as exc:
         logger.exception("enrichment not started")
         raise unavailable("the enrichment could not be started; retry") from exc
     count("EnrichmentRequested")

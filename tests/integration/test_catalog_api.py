@@ -89,8 +89,9 @@ def test_entries_sendmessagebatch_refuses_are_sent_again(
     response = start("cat-2", enrichment_body(220, batch_size=20))  # 11 batches
 
     assert response["statusCode"] == 202, response["body"]
-    assert calls == [[f"b{n:05d}" for n in range(1, 11)], ["b00002"], ["b00011"], ["b00011"],
-                     ["b00011"]]  # fmt: skip
+    # Two calls at once (10 + 1 entries); then each refused entry alone, in parallel.
+    assert sorted(calls) == sorted([[f"b{n:05d}" for n in range(1, 11)], ["b00011"],
+                                    ["b00002"], ["b00011"], ["b00011"]])  # fmt: skip
     messages = queued(pipeline.resources.enrichment.url)
     assert len(messages) == 11
     summary = status_items("cat-2")[f"{response_json(response)['data']['tracking_id']}#summary"]
@@ -230,3 +231,28 @@ def test_a_users_enrichments_are_listed_newest_first_across_pages(pipeline: Pipe
             break
 
     assert seen == list(reversed(ids))
+
+
+def test_an_enrichment_whose_request_died_while_queueing_no_longer_holds_the_catalog(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request that timed out half-way: summary QUEUEING, the catalog still claimed.
+    with monkeypatch.context() as patch:
+        flaky_send_message_batch(patch, {"b00002": 99})
+        assert start("cat-10", enrichment_body(40), key="req-10")["statusCode"] == 503
+    [abandoned] = [k for k in status_items("cat-10") if k.endswith("#summary")]
+    assert start("cat-10", enrichment_body(40))["statusCode"] == 409  # within the window
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table("enrichments")
+    table.update_item(
+        Key={"catalog_id": "cat-10", "batch_id": "latest"},
+        UpdateExpression="SET queue_deadline = :past",
+        ExpressionAttributeValues={":past": "2026-01-01T00:00:00.000Z"},
+    )
+    retaken = start("cat-10", enrichment_body(40))
+
+    assert retaken["statusCode"] == 202, retaken["body"]
+    items = status_items("cat-10")
+    assert items[abandoned]["status"] == "CANCELLED"
+    assert items["latest"]["tracking_id"] == response_json(retaken)["data"]["tracking_id"]
+    assert "queue_deadline" not in items["latest"]  # fully queued: held until it finishes

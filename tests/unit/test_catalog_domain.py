@@ -200,12 +200,23 @@ def test_batches_are_sent_ten_a_call_and_refused_entries_again() -> None:
     bodies = {f"b{n}": "{}" for n in range(1, 24)}
     pauses: list[float] = []
 
-    unsent, calls = send_batches(sqs, "url", bodies, sleep=pauses.append)
+    unsent, calls = send_batches(sqs, "url", bodies, sleep=pauses.append, parallel=1)
 
     assert [len(c) for c in sqs.calls] == [10, 1, 10, 1, 1, 3]
     assert unsent == ["b12"]
     assert calls == 6
     assert pauses == [0.1, 0.1, 0.2]
+
+
+def test_calls_run_in_parallel_and_every_batch_is_sent_once() -> None:
+    sqs = FakeSqs({"b7": 1})
+    bodies = {f"b{n}": "{}" for n in range(200)}
+
+    unsent, calls = send_batches(sqs, "url", bodies, sleep=lambda _: None)
+
+    assert (unsent, calls) == ([], 21)
+    sent = [bid for call in sqs.calls for bid in call]
+    assert sorted(sent) == sorted([*bodies, "b7"])
 
 
 def test_a_failed_call_is_retried_like_refused_entries() -> None:
