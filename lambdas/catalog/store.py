@@ -226,13 +226,6 @@ class EnrichmentStore:
         ).get("Item")
         return dict(item) if item else None
 
-    def batch(self, catalog_id: str, tracking_id: str, batch_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(
-            Key={"catalog_id": catalog_id, "batch_id": batch_key(tracking_id, batch_id)},
-            ConsistentRead=True,
-        ).get("Item")
-        return dict(item) if item else None
-
     def for_user(
         self, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
