@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from catalog.status import ALLOWED_FROM, FAILED_SAMPLE_SIZE, BatchStatus, EnrichmentStatus
 from shared import aws_clients
-from shared.event_store import decode_cursor, encode_cursor, utc_now
+from shared.event_store import decode_cursor, encode_cursor, iso_time, stored, utc_now
 
 LATEST = "latest"
 # Longer than any request may run (API Gateway ends them at 29 s): an enrichment still queueing
@@ -43,10 +42,6 @@ class CatalogBusyError(Exception):
     def __init__(self, tracking_id: str) -> None:
         super().__init__(f"an enrichment of this catalog is still running: {tracking_id}")
         self.tracking_id = tracking_id
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def summary_key(tracking_id: str) -> str:
@@ -91,15 +86,15 @@ class EnrichmentStore:
                     "tracking_id": tracking_id,
                     "user_id": user_id,
                     "running": True,
-                    "since": _iso(now),
-                    "queue_deadline": _iso(now + QUEUEING_WINDOW),
+                    "since": iso_time(now),
+                    "queue_deadline": iso_time(now + QUEUEING_WINDOW),
                 },
                 ConditionExpression="attribute_not_exists(batch_id) OR running = :no "
                 "OR tracking_id = :tracking OR queue_deadline < :now",
                 ExpressionAttributeValues={
                     ":no": False,
                     ":tracking": tracking_id,
-                    ":now": _iso(now),
+                    ":now": iso_time(now),
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -473,7 +468,7 @@ class ProductStore:
         try:
             self._table.put_item(
                 Item={
-                    **_decimals(fields),
+                    **stored(fields),
                     "catalog_id": catalog_id,
                     "product_id": product_id,
                     "tracking_id": tracking_id,
@@ -487,14 +482,3 @@ class ProductStore:
                 return False
             raise
         return True
-
-
-def _decimals(value: Any) -> Any:
-    """DynamoDB takes numbers as Decimal, never float."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _decimals(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decimals(v) for v in value]
-    return value

@@ -4,16 +4,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared import aws_clients
-from shared.event_store import utc_now
+from shared.event_store import stored, utc_now
 
 
 class Outcome(StrEnum):
@@ -53,7 +51,7 @@ class EntityStore:
         if deleted:
             expression = f"SET {sets} REMOVE #data ADD version :one"
         else:
-            values[":data"] = json.loads(json.dumps(data), parse_float=Decimal)
+            values[":data"] = stored(data)
             expression = f"SET {sets}, #data = :data ADD version :one"
         try:
             self._table.update_item(

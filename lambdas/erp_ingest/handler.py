@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
@@ -26,7 +25,7 @@ from shared.api import (
     header,
     success,
 )
-from shared.event_store import EventStore
+from shared.event_store import EventStore, stored
 from shared.intake import IntakeSettings, KeyReusedError, Submission, submit, unavailable
 from shared.metrics import count
 from shared.observability import logger, tracer
@@ -133,8 +132,7 @@ def receive_entity_webhook(entity: str) -> Response[str]:
                     "priority": priority,
                     "lane": lane.value,
                     "source_timestamp": timestamp.isoformat(),
-                    # DynamoDB stores numbers as Decimal, never float.
-                    "data": json.loads(json.dumps(webhook.data), parse_float=Decimal),
+                    "data": stored(webhook.data),
                 },
                 queue_url=settings.lane_queue_urls[lane.value],
                 message=message.model_dump(mode="json"),

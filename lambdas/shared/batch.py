@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared import aws_clients
 from shared.backoff import Backoff
 from shared.errors import NonRetryableError
-from shared.event_store import EventStatus, EventStore, utc_now
+from shared.event_store import EventStatus, EventStore, iso_time, utc_now
 from shared.metrics import count
 from shared.observability import logger, tracer
 
@@ -149,11 +149,7 @@ class StageFailurePolicy:
             logger.warning("retryable failure; SQS will redeliver", extra={"reason": reason})
             return
         delay = self.backoff.delay(attempt)
-        next_at = (
-            (datetime.now(UTC) + timedelta(seconds=delay))
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )  # the events table's time format: comparable as a string
+        next_at = iso_time(datetime.now(UTC) + timedelta(seconds=delay))
         logger.warning(
             "retryable failure; retrying after backoff",
             extra={"reason": reason, "attempt": attempt, "delay_seconds": delay},

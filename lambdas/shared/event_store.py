@@ -85,8 +85,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+def stored(value: Any) -> Any:
+    """The inverse of `plain`: DynamoDB takes numbers as Decimal, never float."""
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def iso_time(moment: datetime) -> str:
+    """The tables' time format (UTC, milliseconds, `Z`): comparable as a string."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_time(datetime.now(UTC))
 
 
 class EventStore:

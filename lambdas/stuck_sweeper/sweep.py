@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from replay import requeue
 
 from shared.errors import NotReplayableError
-from shared.event_store import IN_FLIGHT_STATUSES, EventStore
+from shared.event_store import IN_FLIGHT_STATUSES, EventStore, iso_time
 from shared.observability import logger
 from shared.queues import QueueRef
 
@@ -37,17 +37,13 @@ class SweepReport:
         )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def sweep(
     events: EventStore, queues: dict[str, QueueRef], *, now: datetime, stuck_after: timedelta
 ) -> SweepReport:
     report = SweepReport()
-    cutoff = _iso(now - stuck_after)
+    cutoff = iso_time(now - stuck_after)
     for status in IN_FLIGHT_STATUSES:
-        for event in events.not_moved_since(status.value, cutoff, _iso(now)):
+        for event in events.not_moved_since(status.value, cutoff, iso_time(now)):
             _handle(events, queues, event, now, report)
     return report
 
@@ -70,7 +66,7 @@ def _handle(
         report.still_stuck.append(event_id)
         logger.error("event still stuck after its re-enqueue", extra=context)
         return
-    mark = {"at": _iso(now), "from_status": event.get("status")}
+    mark = {"at": iso_time(now), "from_status": event.get("status")}
     if not events.mark_once(event_id, REQUEUE_MARK, mark, seen_update=str(event["updated_at"])):
         return  # it moved since it was read (or another sweep took it): not stuck
     try:

@@ -69,9 +69,8 @@ def ops(
     from ops_api.handler import handler
 
     event = api_event(
-        method, path, resource=resource, headers={}, path_parameters=path_parameters or None
+        method, path, resource=resource, path_parameters=path_parameters or None, query=params
     )
-    event["queryStringParameters"] = params or None
     return handler(event, FakeLambdaContext())
 
 

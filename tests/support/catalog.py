@@ -43,8 +43,8 @@ def call(
         body=None if body is None else json.dumps(body),
         headers={"Content-Type": "application/json", **(headers or {})},
         path_parameters=path_parameters,
+        query=params,
     )
-    event["queryStringParameters"] = params or None
     return dict(handler(event, FakeLambdaContext()))
 
 

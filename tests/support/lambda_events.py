@@ -40,6 +40,7 @@ def api_event(
     body: bytes | str | None = None,
     headers: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
     source_ip: str = "203.0.113.10",
 ) -> dict[str, Any]:
     raw = body.encode() if isinstance(body, str) else (body or b"")
@@ -49,7 +50,7 @@ def api_event(
         resource=resource or path,
         stage="dev",
         headers=list((headers or {}).items()),
-        query=[],
+        query=list((query or {}).items()),
         path_parameters=path_parameters,
         body=raw,
         source_ip=source_ip,
