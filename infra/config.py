@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -53,6 +53,19 @@ _LOG_RETENTION_DAYS = frozenset(
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
+# SQS limits and the queue settings derived from them (the queue construct uses these).
+SQS_MAX_VISIBILITY_SECONDS = 43_200
+SOURCE_QUEUE_RETENTION_SECONDS = 4 * 86_400
+DLQ_RETENTION_SECONDS = 14 * 86_400
+# AWS guidance for Lambda event sources: a visibility timeout of at least 6x the function timeout.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# SQS leaves a message out of ApproximateAgeOfOldestMessage once it was received this often.
+AGE_METRIC_RECEIVES = 3
+# A message must reach its DLQ a day before the source queue would drop it (a backlog can delay
+# its first receive); it keeps its enqueue time there, so 11 of the DLQ's 14 days are left.
+MAX_RETRY_SPAN_SECONDS = SOURCE_QUEUE_RETENTION_SECONDS - 86_400
+_VISIBILITY_MARGIN_SECONDS = 60
+
 
 class ConfigError(Exception):
     """The selected environment is unknown or its settings are invalid."""
@@ -69,10 +82,65 @@ class FunctionSettings(_Strict):
 
 
 class QueueConsumerSettings(_Strict):
+    """A stage's queue consumer: the event source mapping and the retry schedule of its
+    messages (the wait after each failed attempt; one receive more than waits)."""
+
     batch_size: int = Field(ge=1, le=10)
     batching_window_seconds: int = Field(ge=0, le=300)
-    max_receive_count: int = Field(ge=1, le=1000)
     max_concurrency: int | None = Field(default=None, ge=2, le=1000)
+    retry_delays_seconds: tuple[Annotated[int, Field(ge=1, le=SQS_MAX_VISIBILITY_SECONDS)], ...] = (
+        Field(max_length=50)
+    )
+    retry_jitter_ratio: float = Field(default=0.2, ge=0, le=1)
+
+    @property
+    def max_receive_count(self) -> int:
+        return len(self.retry_delays_seconds) + 1
+
+    def visibility_timeout_seconds(self, consumer_timeout: int) -> int:
+        """What a crashed or timed-out attempt waits before its message is received again."""
+        return VISIBILITY_TIMEOUT_FACTOR * consumer_timeout + self.batching_window_seconds
+
+    def max_delay_seconds(self, consumer_timeout: int) -> int:
+        """SQS refuses a visibility that reaches past 12 h after the receive; the attempt has
+        used up to the batching window and the function timeout of that by the time it fails."""
+        return (
+            SQS_MAX_VISIBILITY_SECONDS
+            - consumer_timeout
+            - self.batching_window_seconds
+            - _VISIBILITY_MARGIN_SECONDS
+        )
+
+    def longest_wait_seconds(self, delay: int, consumer_timeout: int) -> int:
+        jittered = math.ceil(delay * (1 + self.retry_jitter_ratio))
+        return min(jittered, self.max_delay_seconds(consumer_timeout))
+
+    def retry_schedule(self, consumer_timeout: int) -> dict[str, Any]:
+        """The schedule as the worker reads it (`RETRY_SCHEDULE`, `shared.retries`)."""
+        return {
+            "delays_seconds": list(self.retry_delays_seconds),
+            "jitter_ratio": self.retry_jitter_ratio,
+            "max_delay_seconds": self.max_delay_seconds(consumer_timeout),
+        }
+
+    def retry_span_seconds(self, consumer_timeout: int) -> int:
+        """The longest a message can take from its first receive to the DLQ: each attempt
+        runs the whole timeout and then waits its longest, or crashes and waits out the
+        visibility timeout, whichever is longer; the last one crashes too."""
+        visibility = self.visibility_timeout_seconds(consumer_timeout)
+        attempt = self.batching_window_seconds + consumer_timeout
+        waits = (
+            max(attempt + self.longest_wait_seconds(delay, consumer_timeout), visibility)
+            for delay in self.retry_delays_seconds
+        )
+        return sum(waits) + visibility
+
+    def age_while_retrying_seconds(self, consumer_timeout: int) -> int:
+        """How old a message that keeps failing gets while SQS still counts it in the queue's
+        ApproximateAgeOfOldestMessage (it stops after the third receive)."""
+        attempt = self.batching_window_seconds + consumer_timeout
+        counted = self.retry_delays_seconds[: AGE_METRIC_RECEIVES - 1]
+        return sum(attempt + self.longest_wait_seconds(d, consumer_timeout) for d in counted)
 
 
 class ApiSettings(_Strict):
@@ -160,6 +228,14 @@ class StuckEventSettings(_Strict):
     stuck_after_minutes: int = Field(ge=5, le=10080)
 
 
+class ErpSettings(_Strict):
+    """ERP entity sync. A delivery without `occurred_at` that repeats the entity's latest one
+    (same event type and data) within the window is a re-delivery; with `occurred_at` the
+    ERP's timestamp tells them apart and no window applies."""
+
+    dedupe_window_seconds: int = Field(ge=1, le=86_400)
+
+
 class SecretNames(_Strict):
     webhook_signing: str = Field(min_length=1, max_length=512)
     marketplace_api_token: str = Field(min_length=1, max_length=512)
@@ -190,6 +266,7 @@ class EnvironmentSettings(_Strict):
     internal_api_base_url: HttpUrl
     secret_names: SecretNames
     stuck_events: StuckEventSettings
+    erp: ErpSettings
     enrichment: EnrichmentSettings
 
     @field_validator("log_retention_days")
@@ -249,20 +326,55 @@ class EnvironmentSettings(_Strict):
                 f"functions.erp_sync_worker.reserved_concurrency is {reserved}: lanes would "
                 "throttle each other"
             )
-        if len({lane.max_receive_count for lane in lanes.values()}) != 1:
-            raise ValueError("ERP lanes must share one max_receive_count")
+        schedules = {
+            (lane.retry_delays_seconds, lane.retry_jitter_ratio) for lane in lanes.values()
+        }
+        if len(schedules) != 1:
+            raise ValueError("ERP lanes must share one retry schedule (retry_delays_seconds)")
+        return self
+
+    @property
+    def consumers(self) -> list[tuple[str, str, QueueConsumerSettings]]:
+        """(function, queue, consumer settings) for every queue a worker consumes."""
+        return [
+            ("download_worker", "download", self.queues.download),
+            ("processing_worker", "processing", self.queues.processing),
+            *(("erp_sync_worker", f"erp_{lane}", c) for lane, c in self.queues.erp_lanes.items()),
+            ("enrichment_worker", "enrichment", self.queues.enrichment),
+        ]
+
+    @model_validator(mode="after")
+    def _retry_schedules_fit_sqs(self) -> EnvironmentSettings:
+        """Each wait must be a visibility SQS accepts, and the whole schedule must end in the
+        DLQ well before the source queue's retention would drop the message."""
+        for worker, queue, consumer in self.consumers:
+            timeout = getattr(self.functions, worker).timeout_seconds
+            limit = consumer.max_delay_seconds(timeout)
+            if any(delay > limit for delay in consumer.retry_delays_seconds):
+                raise ValueError(
+                    f"queues.{queue}.retry_delays_seconds: each wait must be at most {limit}s "
+                    f"(SQS's 12 h visibility limit minus functions.{worker}.timeout_seconds, the "
+                    "batching window and a minute)"
+                )
+            span = consumer.retry_span_seconds(timeout)
+            if span > MAX_RETRY_SPAN_SECONDS:
+                raise ValueError(
+                    f"queues.{queue}.retry_delays_seconds can keep a message retrying for "
+                    f"{span / 3600:.1f} h; at most {MAX_RETRY_SPAN_SECONDS / 3600:.0f} h, so it "
+                    "reaches the DLQ a day before the source queue's 4-day retention drops it"
+                )
         return self
 
     @model_validator(mode="after")
     def _stuck_means_past_any_retry(self) -> EnvironmentSettings:
         """An event waiting out a crashed consumer's visibility timeout is not stuck."""
+        # Waiting for a scheduled retry is not stuck (the sweeper counts from `next_retry_at`);
+        # waiting out a crashed attempt's visibility timeout is not either. Enrichment batches
+        # are not events: the sweeper does not look at them.
         longest = max(
-            6 * getattr(self.functions, worker).timeout_seconds + queue.batching_window_seconds
-            for worker, queue in (
-                ("download_worker", self.queues.download),
-                ("processing_worker", self.queues.processing),
-                *(("erp_sync_worker", lane) for lane in self.queues.erp_lanes.values()),
-            )
+            consumer.visibility_timeout_seconds(getattr(self.functions, worker).timeout_seconds)
+            for worker, _, consumer in self.consumers
+            if worker != "enrichment_worker"
         )
         if self.stuck_events.stuck_after_minutes * 60 <= longest:
             raise ValueError(

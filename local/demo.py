@@ -1,13 +1,14 @@
 """`make demo`: the whole platform on this machine, driven through a scripted mix of webhooks.
 
 Marketplace orders: valid orders, a duplicate delivery, a bad signature, an invalid body, an order
-whose download fails twice before it succeeds, and an order with an unknown jurisdiction
-(dead-lettered). ERP entity sync: one webhook for each of the seven entities (each in its
-priority lane), a re-delivery, a changed update, an older update sent late, a wrong key, an
-invalid invoice and an unknown entity. Catalog enrichment: a catalog of 300 products (6 unknown
-to the provider) enriched in batches of 20, its progress shown as it goes. Prints progress, then
-a table of expected and actual outcomes, ERP events by entity, the enrichment's result and the
-DLQ depths; exits 0 only if every outcome matched.
+whose download fails twice before it succeeds, an order with an unknown jurisdiction
+(dead-lettered) and one signed under Svix's header names. ERP entity sync: one webhook for each
+of the seven entities (each in its priority lane), a re-delivery, a changed update, an older
+update sent late, a product renamed and renamed back to its first name (a new event, synced),
+a wrong key, an invalid invoice and an unknown entity. Catalog enrichment: a catalog of 300
+products (6 unknown to the provider) enriched in batches of 20, its progress shown as it goes.
+Prints progress, then a table of expected and actual outcomes, ERP events by entity, the
+enrichment's result and the DLQ depths; exits 0 only if every outcome matched.
 """
 
 from __future__ import annotations
@@ -23,8 +24,21 @@ from local.peers import FaultRule, marketplace_order
 from local.runtime import LocalRuntime, RuntimeOptions
 from local.send import http_request, post, signed_headers
 
-TERMINAL = frozenset({"PROCESSED", "DEAD_LETTERED"})
 WAIT_SECONDS = 60
+
+
+def settled(event: dict[str, Any], now: datetime | None = None) -> bool:
+    """The event will not move on its own: PROCESSED, or DEAD_LETTERED with no final attempt
+    still running (a final attempt is marked DEAD_LETTERED until it succeeds or its invocation
+    ends: `dead_letter.attempt_ends_by`)."""
+    status = event.get("status")
+    if status == "PROCESSED":
+        return True
+    if status != "DEAD_LETTERED":
+        return False
+    ends_by = (event.get("dead_letter") or {}).get("attempt_ends_by")
+    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return ends_by is None or str(ends_by) < moment
 
 
 @dataclass
@@ -72,6 +86,9 @@ def _cases(runtime: LocalRuntime) -> list[Case]:
     first_headers = signed(valid[0])
     invalid = json.dumps({"order_id": "QO-1", "event_type": "order.shipped"}).encode()
     unsigned, flaky, atlantis = _order("QO-710004"), _order("QO-710005"), _order("QO-710006")
+    svix = _order("QO-710007")
+    # The same signature under Svix's header names, as the `svix` libraries send it.
+    svix_headers = {k.replace("webhook-", "svix-"): v for k, v in signed(svix).items()}
     wrong_secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTI="
     return [
         Case("valid order QO-710001", 202, "PROCESSED", valid[0], first_headers),
@@ -82,6 +99,7 @@ def _cases(runtime: LocalRuntime) -> list[Case]:
         Case("invalid body", 400, "-", invalid, signed(invalid)),
         Case("download fails twice, then ok", 202, "PROCESSED", flaky, signed(flaky)),
         Case("unknown jurisdiction", 202, "DEAD_LETTERED", atlantis, signed(atlantis)),
+        Case("order with svix-* headers", 202, "PROCESSED", svix, svix_headers),
         *_erp_cases(runtime.erp_webhook_keys[0]),
     ]
 
@@ -119,6 +137,8 @@ def _erp_cases(key: str) -> list[Case]:
     invoice, invoice_headers, invoice_path = _erp("invoices", key, noon)
     changed = _erp("customers", key, later, contact_name="Acme Corporation")
     older = _erp("products", key, earlier, name="Old widget")
+    renamed = _erp("products", key, "2026-11-20T14:00:00Z", name="Widget Pro")
+    renamed_back = _erp("products", key, "2026-11-20T15:00:00Z")  # the noon data again
     wrong_key = _erp("bills", "not-the-key", noon)
     invalid_body = json.dumps(
         {"event_type": "create", "entity_type": "invoice", "entity_id": "inv-2", "data": {}}
@@ -129,6 +149,10 @@ def _erp_cases(key: str) -> list[Case]:
         Case("ERP invoice re-delivered", 200, "PROCESSED", invoice, invoice_headers, invoice_path),
         Case("ERP customer changed", 202, "PROCESSED", *changed),
         Case("ERP product update, older", 202, "PROCESSED", *older, expected_outcome="stale"),
+        Case("ERP product renamed", 202, "PROCESSED", *renamed),
+        Case(
+            "ERP product renamed back", 202, "PROCESSED", *renamed_back, expected_outcome="synced"
+        ),
         Case("ERP wrong key", 401, "-", *wrong_key),
         Case("ERP invoice, invalid", 400, "-", invalid_body, invoice_headers, invoice_path),
         Case("ERP unknown entity", 404, "-", unknown[0], unknown[1], "webhooks/zoho/orders"),
@@ -181,8 +205,8 @@ def run_demo(options: RuntimeOptions) -> int:
             data = json.loads(text).get("data") or {}
             case.event_id = data.get("event_id")
             print(f"  sent {case.label:<32} HTTP {case.http}", flush=True)
-            if case.label == "ERP products":
-                time.sleep(1.5)  # let the current product sync before the older update arrives
+            if case.label in ("ERP products", "ERP product renamed"):
+                time.sleep(1.5)  # let this product update sync before the next one arrives
         _follow(runtime, cases)
         enrichment_ok = _enrich_catalog(runtime)
         _report(runtime, cases)
@@ -255,7 +279,7 @@ def _follow(runtime: LocalRuntime, cases: list[Case]) -> None:
                 case.note = (
                     f"[{event['lane']} lane{', ' + event['outcome'] if 'outcome' in event else ''}]"
                 )
-            if case.status in TERMINAL:
+            if settled(event):
                 case.done_at = time.monotonic()
         counts: dict[str, int] = {}
         for case in {c.event_id: c for c in tracked}.values():

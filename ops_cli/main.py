@@ -79,12 +79,13 @@ def events_show(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
     event = _data(target.request("GET", f"events/{args.event_id}"))
     fields = ("event_id", "pipeline", "status", "order_id", "entity_type", "entity_id",
               "event_type", "lane", "outcome", "correlation_id", "received_at",
-              "updated_at")  # fmt: skip
+              "updated_at", "attempts", "next_retry_at", "last_error")  # fmt: skip
     summary = {k: event.get(k) for k in fields if k in event}
     history = table(
-        ["at", "status", "detail"],
-        [[h["at"], h["status"], h.get("detail", "")] for h in event.get("status_history", [])],
-    )
+        ["at", "status", "stage", "detail"],
+        [[h["at"], h["status"], h.get("stage", ""), h.get("detail", "")]
+         for h in event.get("status_history", [])],
+    )  # fmt: skip
     text = f"{pairs(summary)}\n\n{history}"
     if event.get("dead_letter"):
         text += "\n\ndead letter:\n" + pairs(event["dead_letter"])

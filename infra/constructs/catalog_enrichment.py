@@ -34,9 +34,8 @@ class CatalogEnrichment(Construct):
             self,
             "Queue",
             stage="enrichment",
+            consumer=consumer,
             consumer_timeout=Duration.seconds(worker_settings.timeout_seconds),
-            max_receive_count=consumer.max_receive_count,
-            batching_window=Duration.seconds(consumer.batching_window_seconds),
             max_depth=settings.alarms.queue_max_depth,
         )
 
@@ -73,7 +72,6 @@ class CatalogEnrichment(Construct):
                 "ENRICHMENT_TABLE_NAME": stores.enrichment_table.table_name,
                 "PRODUCTS_TABLE_NAME": stores.products_table.table_name,
                 "ENRICHMENT_DLQ_URL": self.queue.dlq.queue_url,
-                "ENRICHMENT_MAX_RECEIVE_COUNT": str(consumer.max_receive_count),
                 "PROVIDER_API_BASE_URL": str(settings.provider_api_base_url),
                 "PROVIDER_KEY_SECRET_NAME": env.secret_names.provider_api_key,
                 "HTTP_CLIENT": env.http.model_dump_json(),

@@ -29,9 +29,8 @@ class ErpSync(Construct):
                 self,
                 f"{lane.title()}Lane",
                 stage=f"erp-{lane}",
+                consumer=consumer,
                 consumer_timeout=worker_timeout,
-                max_receive_count=consumer.max_receive_count,
-                batching_window=Duration.seconds(consumer.batching_window_seconds),
             )
             for lane, consumer in env.queues.erp_lanes.items()
         }
@@ -50,6 +49,7 @@ class ErpSync(Construct):
                 ),
                 "WEBHOOK_KEYS_SECRET_NAME": env.secret_names.erp_webhook_keys,
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
+                "DEDUPE_WINDOW_SECONDS": str(env.erp.dedupe_window_seconds),
             },
         )
         role = self.ingest.role
@@ -67,7 +67,6 @@ class ErpSync(Construct):
             environment={
                 "ENTITIES_TABLE_NAME": stores.entities_table.table_name,
                 "ERP_LANES": to_json({lane: pair.reference for lane, pair in self.lanes.items()}),
-                "ERP_MAX_RECEIVE_COUNT": str(env.queues.erp_high.max_receive_count),
             },
         )
         for lane, pair in self.lanes.items():

@@ -223,6 +223,8 @@ class PipelineMonitoring(Construct):
     def _watch_queue(self, pair: QueueWithDlq) -> None:
         alarms = self._env.alarms
         name = pair.name
+        # A message waiting for its first retries by the schedule is not a stuck stage.
+        max_age = max(alarms.queue_oldest_message_seconds, pair.age_while_retrying_seconds + 60)
         self.facade.monitor_sqs_queue_with_dlq(
             queue=pair.queue,
             dead_letter_queue=pair.dlq,
@@ -242,10 +244,10 @@ class PipelineMonitoring(Construct):
             },
             add_queue_max_message_age_alarm={
                 "Warning": MaxMessageAgeThreshold(
-                    max_age_in_seconds=alarms.queue_oldest_message_seconds,
+                    max_age_in_seconds=max_age,
                     **self._runbook.describe(
-                        f"{name}'s oldest message is older than"
-                        f" {alarms.queue_oldest_message_seconds}s: the stage is stuck or too slow.",
+                        f"{name}'s oldest message is older than {max_age}s: the stage is stuck"
+                        " or too slow.",
                         "check the stage's errors and throttles; check the peer it calls.",
                         "Queue oldest message age",
                     ),

@@ -1,11 +1,13 @@
 """A Lambda function with the platform's defaults set once.
 
-Python 3.13 on arm64, active X-Ray tracing, JSON logs at the env's level into an explicit log
+Python 3.14 on arm64, active X-Ray tracing, JSON logs at the env's level into an explicit log
 group with the env's retention, its own role with no managed policies (grants are added by the
 stack, resource by resource), and the shared dependencies layer.
 """
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -83,9 +85,16 @@ class PipelineFunction(Construct):
             "resource ARN; every other grant on this role names its resource",
         )
         self.timeout = Duration.seconds(function.timeout_seconds)
+        self._retry_schedule: str | None = None
 
     def consume(self, source: QueueWithDlq, consumer: QueueConsumerSettings) -> None:
-        """Poll `source` with partial batch responses; let the function dead-letter by hand."""
+        """Poll `source` with partial batch responses; let the function dead-letter by hand and
+        retry on the queue's schedule (one schedule per function: the config checks it)."""
+        schedule = json.dumps(consumer.retry_schedule(int(self.timeout.to_seconds())))
+        if self._retry_schedule not in (None, schedule):
+            raise ValueError(f"{self.name} consumes queues with different retry schedules")
+        self._retry_schedule = schedule
+        self.function.add_environment("RETRY_SCHEDULE", schedule)
         self.function.add_event_source(
             sources.SqsEventSource(
                 source.queue,

@@ -1,4 +1,8 @@
-"""A queue and its dead-letter queue: SSE, TLS-only, redrive after maxReceiveCount."""
+"""A queue and its dead-letter queue: SSE, TLS-only, redrive after the retry schedule's receives.
+
+The visibility timeout, the receive count and the retention come from the consumer's settings,
+so the queue always agrees with the retry schedule its worker follows.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.naming import qualified_name
-
-DLQ_RETENTION = Duration.days(14)
-SOURCE_RETENTION = Duration.days(4)
-VISIBILITY_TIMEOUT_FACTOR = (
-    6  # AWS guidance for Lambda event sources: at least 6x the function timeout
+from infra.config import (
+    DLQ_RETENTION_SECONDS,
+    SOURCE_QUEUE_RETENTION_SECONDS,
+    QueueConsumerSettings,
 )
+from infra.constructs.naming import qualified_name
 
 
 class QueueWithDlq(Construct):
@@ -22,9 +25,8 @@ class QueueWithDlq(Construct):
         construct_id: str,
         *,
         stage: str,
+        consumer: QueueConsumerSettings,
         consumer_timeout: Duration,
-        max_receive_count: int,
-        batching_window: Duration | None = None,
         max_depth: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -32,28 +34,28 @@ class QueueWithDlq(Construct):
         self.stage = stage
         self.max_depth = max_depth  # the depth alarm's threshold, when not the env default
         self.name = qualified_name(self)
-        window_seconds = batching_window.to_seconds() if batching_window else 0
+        timeout = int(consumer_timeout.to_seconds())
+        self.max_receive_count = consumer.max_receive_count
+        # The age alarm must not fire on a message that is only waiting for its retries.
+        self.age_while_retrying_seconds = consumer.age_while_retrying_seconds(timeout)
         self.dlq = sqs.Queue(
             self,
             "Dlq",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
+            retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
         )
         self.queue = sqs.Queue(
             self,
             "Queue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=SOURCE_RETENTION,
-            visibility_timeout=Duration.seconds(
-                VISIBILITY_TIMEOUT_FACTOR * consumer_timeout.to_seconds() + window_seconds
-            ),
+            retention_period=Duration.seconds(SOURCE_QUEUE_RETENTION_SECONDS),
+            visibility_timeout=Duration.seconds(consumer.visibility_timeout_seconds(timeout)),
             dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=max_receive_count, queue=self.dlq
+                max_receive_count=consumer.max_receive_count, queue=self.dlq
             ),
         )
-        self.max_receive_count = max_receive_count
 
     @property
     def reference(self) -> dict[str, str]:

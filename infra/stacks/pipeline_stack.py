@@ -43,17 +43,15 @@ class WebhookPipelineStack(Stack):
             self,
             "DownloadQueue",
             stage="download",
+            consumer=env.queues.download,
             consumer_timeout=Duration.seconds(env.functions.download_worker.timeout_seconds),
-            max_receive_count=env.queues.download.max_receive_count,
-            batching_window=Duration.seconds(env.queues.download.batching_window_seconds),
         )
         processing_queue = QueueWithDlq(
             self,
             "ProcessingQueue",
             stage="processing",
+            consumer=env.queues.processing,
             consumer_timeout=Duration.seconds(env.functions.processing_worker.timeout_seconds),
-            max_receive_count=env.queues.processing.max_receive_count,
-            batching_window=Duration.seconds(env.queues.processing.batching_window_seconds),
         )
 
         platform = Platform(env=env, runtime=runtime, stores=stores, secrets=secrets, api=api)
@@ -86,7 +84,6 @@ class WebhookPipelineStack(Stack):
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
                 "PROCESSING_QUEUE_URL": processing_queue.queue.queue_url,
                 "DOWNLOAD_DLQ_URL": download_queue.dlq.queue_url,
-                "DOWNLOAD_MAX_RECEIVE_COUNT": str(env.queues.download.max_receive_count),
                 "MARKETPLACE_API_BASE_URL": str(env.marketplace_api_base_url),
                 "MARKETPLACE_TOKEN_SECRET_NAME": env.secret_names.marketplace_api_token,
                 "HTTP_CLIENT": http_client,
@@ -107,7 +104,6 @@ class WebhookPipelineStack(Stack):
             environment={
                 "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
                 "PROCESSING_DLQ_URL": processing_queue.dlq.queue_url,
-                "PROCESSING_MAX_RECEIVE_COUNT": str(env.queues.processing.max_receive_count),
                 "INTERNAL_API_BASE_URL": str(env.internal_api_base_url),
                 "HTTP_CLIENT": http_client,
             },

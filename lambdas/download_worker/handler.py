@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -12,7 +13,7 @@ from orders.clients import MarketplaceClient
 from orders.messages import PIPELINE, DownloadRequested, ProcessingRequested
 from orders.payload_store import PayloadStore, payload_key
 from shared import aws_clients
-from shared.batch import trace_attributes
+from shared.batch import Attempt, trace_attributes
 from shared.errors import NonRetryableError
 from shared.event_store import EventStatus
 from shared.metrics import count
@@ -28,12 +29,10 @@ from shared.worker import (
 )
 
 STAGE = "download"
-_ALREADY_DONE = frozenset({EventStatus.DOWNLOADED.value, EventStatus.PROCESSED.value})
 
 
 class DownloadSettings(WorkerSettings):
     download_dlq_url: str
-    download_max_receive_count: int
     payload_bucket_name: str
     processing_queue_url: str
     marketplace_api_base_url: str
@@ -56,8 +55,8 @@ def _deps() -> _Dependencies:
         pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=settings.download_dlq_url,
-        max_receive_count=settings.download_max_receive_count,
         dead_letter_metric="OrderDeadLettered",
+        is_done=downloaded,
     )
     return _Dependencies(
         settings=settings,
@@ -71,17 +70,15 @@ def _deps() -> _Dependencies:
     )
 
 
+def downloaded(event: dict[str, Any]) -> bool:
+    """The raw order is stored (whatever the processing stage did since), or it is done."""
+    return "s3_key" in event or event["status"] == EventStatus.PROCESSED.value
+
+
 @tracer.capture_method
-def download(record: SQSRecord) -> None:
+def download(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one way for every stage
     deps = _deps()
     message = parse_message(DownloadRequested, record)
-    event = deps.stage.events.get(message.event_id)
-    if event is None:
-        raise NonRetryableError(f"event {message.event_id} is not in the events table")
-    if event["status"] in _ALREADY_DONE:
-        logger.info("already downloaded; redelivery ignored", extra={"status": event["status"]})
-        return
-
     raw = deps.marketplace.fetch_order(message.order_id)
     try:
         document = json.loads(raw)

@@ -23,6 +23,7 @@ from catalog.requests import Product
 from catalog.status import BatchStatus, EnrichmentStatus, batch_outcome, final_status
 from catalog.store import EnrichmentStore, ProductStore
 
+from shared.batch import Attempt
 from shared.errors import NonRetryableError, RetryableError
 from shared.metrics import count, record
 from shared.observability import logger, tracer
@@ -38,7 +39,6 @@ class EnrichmentWorkerSettings(WorkerSettings):
     enrichment_table_name: str
     products_table_name: str
     enrichment_dlq_url: str
-    enrichment_max_receive_count: int = 3
     provider_api_base_url: str
     provider_key_secret_name: str
 
@@ -59,7 +59,6 @@ def _deps() -> _Dependencies:
         pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=settings.enrichment_dlq_url,
-        max_receive_count=settings.enrichment_max_receive_count,
         dead_letter_metric="EnrichmentBatchDeadLettered",
         retried_metric="EnrichmentBatchRetried",
         on_dead_letter=_batch_failed,
@@ -77,7 +76,7 @@ def _deps() -> _Dependencies:
 
 
 @tracer.capture_method
-def enrich(sqs_record: SQSRecord) -> None:
+def enrich(sqs_record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one way for every stage
     deps = _deps()
     message = parse_message(EnrichmentBatchRequested, sqs_record)
     catalog_id, tracking_id, batch_id = message.catalog_id, message.tracking_id, message.batch_id

@@ -6,7 +6,6 @@ operator reading the REJECTED inbox record) can fix everything in one go.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -170,8 +169,3 @@ def _dedupe(problems: list[FieldError]) -> list[FieldError]:
             seen.add(key)
             unique.append(problem)
     return unique
-
-
-def source_timestamp(webhook: ErpWebhook, received_at: datetime) -> datetime:
-    """What orders updates of one entity: the ERP's own time, else when we received it."""
-    return webhook.occurred_at or received_at

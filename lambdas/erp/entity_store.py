@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from erp.inbox import instant
 from shared import aws_clients
 from shared.event_store import stored, utc_now
 
@@ -17,11 +18,6 @@ from shared.event_store import stored, utc_now
 class Outcome(StrEnum):
     SYNCED = "synced"
     STALE_IGNORED = "stale_ignored"
-
-
-def _instant(value: datetime) -> str:
-    """Comparable as text: UTC, fixed width, microseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class EntityStore:
@@ -41,7 +37,7 @@ class EntityStore:
         """Upsert (or tombstone) the entity unless a newer event already wrote it. The same
         event applied twice is a no-op success, so redeliveries are safe."""
         values: dict[str, Any] = {
-            ":ts": _instant(source_timestamp),
+            ":ts": instant(source_timestamp),
             ":event": event_id,
             ":deleted": deleted,
             ":now": utc_now(),

@@ -1,13 +1,20 @@
-"""Inbox identity: the idempotency key and the canonical content hash of an entity's data.
+"""Inbox identity: when two ERP deliveries are the same delivery, and when they are two changes.
 
-The key carries the content hash so that a later update of the same entity with different data
-is a new event, while an identical re-delivery is recognised as a duplicate.
+A delivery is identified by its entity, event type, the canonical hash of its data and its source
+time. With `occurred_at` that is the ERP's own timestamp: a re-delivery carries the same one, and
+a later change back to an earlier state (A → B → A) carries a later one, so it is a new event.
+Without `occurred_at`, a delivery repeats the entity's latest accepted delivery without a
+timestamp when it has the same content and arrives inside the dedupe window; its source time is
+when that latest delivery was first seen. Anything else (other content, a change in between, the
+window passed) is a new event, first seen now.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,10 +38,49 @@ def content_hash(data: Any) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
-def idempotency_key(webhook: ErpWebhook) -> str:
-    """`zoho:{entity_type}:{entity_id}:{event_type}:{hash16}`."""
+def instant(moment: datetime) -> str:
+    """Comparable as text: UTC, fixed width, microseconds (the entity store's format too)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def content_key(webhook: ErpWebhook) -> str:
+    """`zoho:{entity_type}:{entity_id}:{event_type}:{hash16}`: what the delivery says."""
     hash16 = content_hash(webhook.data)[:16]
     return (
         f"{SOURCE}:{webhook.entity_type.value}:{webhook.entity_id}:"
         f"{webhook.event_type.value}:{hash16}"
     )
+
+
+@dataclass(frozen=True)
+class LatestDelivery:
+    """An entity's latest accepted delivery without a timestamp."""
+
+    content_key: str
+    first_seen_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.content_key}:{instant(self.first_seen_at)}"
+
+
+@dataclass(frozen=True)
+class DeliveryIdentity:
+    idempotency_key: str  # `{content_key}:{source time}`: one event per key
+    source_timestamp: datetime  # what orders the entity's updates in the entity store
+    # The entity's new latest delivery to record first (a new delivery without a timestamp).
+    new_latest: LatestDelivery | None = None
+
+
+def identify(
+    webhook: ErpWebhook, latest: LatestDelivery | None, *, now: datetime, window: timedelta
+) -> DeliveryIdentity:
+    """Which delivery `webhook` is, given the entity's latest delivery without a timestamp."""
+    key = content_key(webhook)
+    if webhook.occurred_at is not None:
+        at = webhook.occurred_at
+        return DeliveryIdentity(f"{key}:{instant(at)}", at)
+    if latest is not None and latest.content_key == key and now - latest.first_seen_at < window:
+        return DeliveryIdentity(latest.idempotency_key, latest.first_seen_at)
+    new = LatestDelivery(content_key=key, first_seen_at=now)
+    return DeliveryIdentity(new.idempotency_key, now, new_latest=new)

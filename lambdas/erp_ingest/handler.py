@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import Field
 
-from erp.entities import PIPELINE, ROUTES, SOURCE, FieldError, source_timestamp, validate_webhook
-from erp.inbox import content_hash, idempotency_key
+from erp.entities import PIPELINE, ROUTES, SOURCE, ErpWebhook, FieldError, validate_webhook
+from erp.inbox import DeliveryIdentity, content_hash, identify
+from erp.latest_deliveries import LatestDeliveries
 from erp.messages import ErpSyncRequested
 from erp.priority import lane_of, priority_of
 from shared.api import (
@@ -45,6 +49,8 @@ class ErpIngestSettings(IntakeSettings):
     webhook_keys_secret_name: str
     lane_queue_urls: dict[str, str]  # lane → queue URL
     max_body_bytes: int = 262144
+    # A delivery without `occurred_at` repeating the entity's latest one within this is the same.
+    dedupe_window_seconds: int = Field(default=3600, ge=1)
 
 
 def _captured_headers() -> dict[str, str]:
@@ -97,10 +103,10 @@ def receive_entity_webhook(entity: str) -> Response[str]:
             ),
         )
 
-    key = idempotency_key(webhook)
+    identity = _identify(settings, webhook, received_at)
+    key, timestamp = identity.idempotency_key, identity.source_timestamp
     lane = lane_of(webhook.entity_type.value)
     priority = priority_of(webhook.entity_type.value)
-    timestamp = source_timestamp(webhook, received_at)
     message = ErpSyncRequested(
         event_id="pending",  # set by the intake from the key
         correlation_id=correlation_id,
@@ -148,6 +154,40 @@ def receive_entity_webhook(entity: str) -> Response[str]:
     count("ErpEventAccepted", entity=webhook.entity_type.value)
     logger.info("ERP webhook accepted", extra={"lane": lane.value, "priority": priority})
     return success(app, {**result, "lane": lane.value}, HTTPStatus.ACCEPTED)
+
+
+def _identify(settings: ErpIngestSettings, webhook: ErpWebhook, now: datetime) -> DeliveryIdentity:
+    """Which delivery this is. Without `occurred_at` it depends on the entity's latest delivery,
+    recorded before the event so that the sender's retry of a failed enqueue finds it."""
+    window = timedelta(seconds=settings.dedupe_window_seconds)
+    if webhook.occurred_at is not None:
+        return identify(webhook, None, now=now, window=window)
+    entity = (webhook.entity_type.value, webhook.entity_id)
+    try:
+        for _ in range(3):  # another delivery of this entity may replace the latest meanwhile
+            latest = _latest_deliveries().get(*entity)
+            identity = identify(webhook, latest, now=now, window=window)
+            if identity.new_latest is None or _latest_deliveries().replace(
+                *entity, identity.new_latest, previous=latest
+            ):
+                return identity
+    except (BotoCoreError, ClientError) as exc:
+        logger.exception("latest delivery unavailable; asking the sender to retry")
+        raise unavailable("the webhook could not be recorded; retry the delivery") from exc
+    raise ApiError(
+        HTTPStatus.CONFLICT,
+        ErrorCode.CONFLICT,
+        "other deliveries of this entity are being accepted right now; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+@lru_cache(maxsize=1)
+def _latest_deliveries() -> LatestDeliveries:
+    settings = get_settings(ErpIngestSettings)
+    return LatestDeliveries(
+        settings.idempotency_table_name, timedelta(seconds=settings.dedupe_window_seconds)
+    )
 
 
 def _keep_rejected(

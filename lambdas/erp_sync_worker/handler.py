@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
@@ -15,6 +16,7 @@ from botocore.exceptions import ClientError
 from erp.entities import PIPELINE, ErpEventType
 from erp.entity_store import EntityStore, Outcome
 from erp.messages import ErpSyncRequested
+from shared.batch import Attempt
 from shared.errors import NonRetryableError
 from shared.event_store import EventStatus
 from shared.metrics import count
@@ -30,8 +32,7 @@ _PERMANENT_ERRORS = frozenset({"ValidationException", "ItemCollectionSizeLimitEx
 
 class SyncSettings(WorkerSettings):
     entities_table_name: str
-    erp_lanes: dict[str, QueueRef]  # lane → its queue pair
-    erp_max_receive_count: int = 3
+    erp_lanes: dict[str, QueueRef]  # lane → its queue pair (one retry schedule for all)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def _deps() -> _Dependencies:
         pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=next(iter(lanes.values())).dlq_url,
-        max_receive_count=settings.erp_max_receive_count,
         dead_letter_metric="ErpEventDeadLettered",
+        is_done=synced,
         retried_metric="ErpEventRetried",
         dlq_by_source={lane.arn: lane.dlq_url for lane in lanes.values()},
     )
@@ -62,23 +63,24 @@ def _deps() -> _Dependencies:
     )
 
 
+def synced(event: dict[str, Any]) -> bool:
+    return bool(event["status"] == EventStatus.PROCESSED.value)
+
+
 @tracer.capture_method
-def sync(record: SQSRecord) -> None:
+def sync(record: SQSRecord, attempt: Attempt) -> None:
     deps = _deps()
     message = parse_message(ErpSyncRequested, record)
     events = deps.stage.events
-    event = events.get(message.event_id)
-    if event is None:
-        raise NonRetryableError(f"event {message.event_id} is not in the inbox")
-    if event["status"] == EventStatus.PROCESSED.value:
-        logger.info("already synced; redelivery ignored")
-        return
-    attempt = int(record.attributes.approximate_receive_count or 1)
     # Which lane carried it: operators can check the priority mapping held.
     lane = deps.lane_by_arn.get(record.event_source_arn or "", "unknown")
-    events.transition(
-        message.event_id, EventStatus.PROCESSING, detail=f"attempt {attempt} from the {lane} lane"
-    )
+    if not attempt.final:  # a final attempt is already marked; PROCESSING would unmark it
+        events.transition(
+            message.event_id,
+            EventStatus.PROCESSING,
+            stage=STAGE,
+            detail=f"attempt {attempt.number} of {attempt.of} from the {lane} lane",
+        )
     try:
         outcome = deps.entities.apply(
             entity_type=message.entity_type.value,

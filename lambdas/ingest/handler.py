@@ -18,7 +18,6 @@ from shared.api import (
     api_handler,
     correlation_id_of,
     create_resolver,
-    header,
     success,
 )
 from shared.intake import KeyReusedError, submit, unavailable
@@ -51,7 +50,7 @@ def receive_order_webhook() -> Response[str]:
         logger.exception("signing secret unavailable; asking the sender to retry")
         raise unavailable("the webhook cannot be verified right now; retry the delivery") from exc
     try:
-        verify_signature(body, event.headers, secrets)
+        verified = verify_signature(body, event.headers, secrets)
     except SignatureError as exc:
         raise requests.reject(
             "signature",
@@ -71,7 +70,7 @@ def receive_order_webhook() -> Response[str]:
             ),
         ) from exc
 
-    webhook_id = header(event, "webhook-id") or ""
+    webhook_id = verified.message_id
     correlation_id = correlation_id_of(event)
     logger.append_keys(webhook_id=webhook_id, order_id=order.order_id)
     tracer.put_annotation("pipeline", PIPELINE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from orders.marketplace import MarketplaceOrder
 from orders.messages import PIPELINE, ProcessingRequested
 from orders.payload_store import PayloadStore
 from orders.transform import OrderTransformError, to_internal_order
+from shared.batch import Attempt
 from shared.errors import NonRetryableError
 from shared.event_store import EventStatus
 from shared.metrics import count
@@ -32,7 +34,6 @@ STAGE = "processing"
 
 class ProcessingSettings(WorkerSettings):
     processing_dlq_url: str
-    processing_max_receive_count: int
     payload_bucket_name: str
     internal_api_base_url: str
 
@@ -52,8 +53,8 @@ def _deps() -> _Dependencies:
         pipeline=PIPELINE,
         stage=STAGE,
         dlq_url=settings.processing_dlq_url,
-        max_receive_count=settings.processing_max_receive_count,
         dead_letter_metric="OrderDeadLettered",
+        is_done=processed,
     )
     return _Dependencies(
         stage=stage,
@@ -62,17 +63,14 @@ def _deps() -> _Dependencies:
     )
 
 
+def processed(event: dict[str, Any]) -> bool:
+    return bool(event["status"] == EventStatus.PROCESSED.value)
+
+
 @tracer.capture_method
-def process(record: SQSRecord) -> None:
+def process(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one way for every stage
     deps = _deps()
     message = parse_message(ProcessingRequested, record)
-    event = deps.stage.events.get(message.event_id)
-    if event is None:
-        raise NonRetryableError(f"event {message.event_id} is not in the events table")
-    if event["status"] == EventStatus.PROCESSED.value:
-        logger.info("already processed; redelivery ignored")
-        return
-
     raw = deps.payloads.get_verified(message.s3_key, message.s3_version_id, message.sha256)
     try:
         order = MarketplaceOrder.model_validate_json(raw)

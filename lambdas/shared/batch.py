@@ -2,9 +2,13 @@
 
 - `ConcurrentBatchProcessor` is Powertools' `BatchProcessor` with the records of one batch run
   on a bounded thread pool, so a batch takes about as long as its slowest record.
-- `StageFailurePolicy` decides what a failure means: retryable ones go back to SQS (and the event
-  is marked DEAD_LETTERED on the last allowed receive, before SQS moves the message); non-retryable
-  ones are sent to the stage's DLQ at once and the event is marked DEAD_LETTERED with the reason.
+- `StageFailurePolicy` runs one record: it loads the event and skips it when this stage is done
+  with it (a redelivery); a retryable failure waits the stage's retry schedule (the message's
+  visibility) and adds a RETRYING entry with the reason and the next attempt time; a
+  non-retryable one is sent to the stage's DLQ at once and the event is DEAD_LETTERED with the
+  reason. Before the final attempt the event is marked DEAD_LETTERED, so an attempt that never
+  returns (timeout, out of memory, crash) still leaves the event saying its message is in the
+  DLQ; the mark is removed when that attempt succeeds and given the reason when it fails.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws_clients
-from shared.backoff import Backoff
 from shared.errors import NonRetryableError
-from shared.event_store import EventStatus, EventStore, iso_time, utc_now
+from shared.event_store import EventStatus, EventStore, FinalAttemptMark, iso_time, utc_now
 from shared.metrics import count
 from shared.observability import logger, tracer
+from shared.retries import RetrySchedule
 
 CORRELATION_ID_ATTRIBUTE = "correlation_id"
 EVENT_ID_ATTRIBUTE = "event_id"
@@ -74,14 +78,39 @@ def trace_attributes(event_id: str, correlation_id: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One receive of a message: which attempt it is, and the event as read before it ran."""
+
+    number: int
+    of: int  # the queue's maxReceiveCount
+    event: dict[str, Any] | None = None  # None for a stage that tracks no event
+
+    @property
+    def final(self) -> bool:
+        return self.number >= self.of
+
+
+Work = Callable[[SQSRecord, Attempt], None]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    event: dict[str, Any] | None
+    mark: FinalAttemptMark | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
 class StageFailurePolicy:
     pipeline: str
     stage: str
     dlq_url: str
-    max_receive_count: int
+    schedule: RetrySchedule
     events: EventStore
     dead_letter_metric: str
-    backoff: Backoff | None = None
+    # Whether the event this message carries already went past this stage (a redelivery).
+    # None: the stage tracks no event in the events table.
+    is_done: Callable[[dict[str, Any]], bool] | None = None
     retried_metric: str | None = None
     # For a worker that consumes several queues: source queue ARN → that queue's DLQ URL.
     dlq_by_source: dict[str, str] | None = None
@@ -89,8 +118,13 @@ class StageFailurePolicy:
     # when a record is dead-lettered, before the failure is reported.
     on_dead_letter: Callable[[SQSRecord, str], None] | None = None
 
-    def run(self, record: SQSRecord, work: Callable[[SQSRecord], None]) -> None:
-        """Run `work` for one record under this stage's retry / dead-letter rules."""
+    @property
+    def max_receives(self) -> int:
+        return self.schedule.max_receives
+
+    def run(self, record: SQSRecord, work: Work, *, ends_by: datetime) -> None:
+        """Run `work` for one record under this stage's retry / dead-letter rules; `ends_by`
+        is when the invocation runs out of time."""
         event_id = message_attribute(record, EVENT_ID_ATTRIBUTE)
         correlation_id = message_attribute(record, CORRELATION_ID_ATTRIBUTE) or record.message_id
         logger.thread_safe_append_keys(
@@ -103,25 +137,26 @@ class StageFailurePolicy:
             subsegment.put_annotation("stage", self.stage)
             if event_id:
                 subsegment.put_annotation("event_id", event_id)
-            self._run(record, work, event_id, attempt)
+            self._run(record, work, event_id, attempt, ends_by)
 
     def _run(
-        self,
-        record: SQSRecord,
-        work: Callable[[SQSRecord], None],
-        event_id: str | None,
-        attempt: int,
+        self, record: SQSRecord, work: Work, event_id: str | None, attempt: int, ends_by: datetime
     ) -> None:
+        prepared = _Prepared(event=None)
         try:
-            work(record)
+            if event_id and self.is_done is not None:
+                prepared = self._prepare(event_id, attempt, ends_by)
+                if prepared.done:
+                    return
+            work(record, Attempt(attempt, self.max_receives, prepared.event))
         except NonRetryableError as exc:
             reason = _reason(exc)
             logger.error("non-retryable failure, dead-lettering now", extra={"reason": reason})
             self._send_to_dlq(record, reason)
-            self._mark_dead_lettered(record, event_id, reason, attempt)
+            self._mark_dead_lettered(record, event_id, reason, attempt, prepared.mark)
         except Exception as exc:
             reason = _reason(exc)
-            if attempt >= self.max_receive_count:
+            if self.schedule.is_final(attempt):
                 logger.error(
                     "retries exhausted; SQS moves the message to the DLQ",
                     extra={"reason": reason, "attempt": attempt},
@@ -131,27 +166,53 @@ class StageFailurePolicy:
                     event_id,
                     f"retries exhausted after {attempt} attempts: {reason}",
                     attempt,
+                    prepared.mark,
                 )
                 # Visible now, so the next receive moves it to the DLQ (not a timeout later).
                 self._set_visibility(record, 0)
             else:
                 self._schedule_retry(record, event_id, attempt, reason)
             raise
+        else:
+            if event_id and prepared.mark is not None:
+                self.events.final_attempt_succeeded(event_id, prepared.mark)
+
+    def _prepare(self, event_id: str, attempt: int, ends_by: datetime) -> _Prepared:
+        """Load the event; skip it if this stage is done with it; before a final attempt, mark
+        it DEAD_LETTERED, so that an attempt that never returns (a timeout, running out of
+        memory, a crash) leaves the event saying where its message went."""
+        assert self.is_done is not None  # noqa: S101 - only called for stages with events
+        for _ in range(3):  # the mark is conditional on what was read: reread if it moved
+            event = self.events.get(event_id)
+            if event is None:
+                raise NonRetryableError(f"event {event_id} is not in the events table")
+            if self.is_done(event):
+                logger.info(
+                    "already done at this stage; redelivery ignored",
+                    extra={"status": event["status"]},
+                )
+                return _Prepared(event=event, done=True)
+            if not self.schedule.is_final(attempt):
+                return _Prepared(event=event)
+            mark = self.events.begin_final_attempt(
+                event, stage=self.stage, attempt=attempt, of=self.max_receives, ends_by=ends_by
+            )
+            if mark is not None:
+                return _Prepared(event=event, mark=mark)
+        logger.warning("the final attempt runs unmarked: the event kept changing")
+        return _Prepared(event=event)
 
     def _schedule_retry(
         self, record: SQSRecord, event_id: str | None, attempt: int, reason: str
     ) -> None:
-        """Exponential backoff: the message stays invisible for the next delay (Lambda leaves
-        the visibility of a reported failure alone), and the event says when it will retry."""
+        """The message stays invisible for the schedule's next delay (Lambda leaves the
+        visibility of a reported failure alone), and the event says when it will retry."""
         if self.retried_metric:
             count(self.retried_metric)
-        if self.backoff is None:
-            logger.warning("retryable failure; SQS will redeliver", extra={"reason": reason})
-            return
-        delay = self.backoff.delay(attempt)
+        delay = self.schedule.delay(attempt)
         next_at = iso_time(datetime.now(UTC) + timedelta(seconds=delay))
         logger.warning(
-            "retryable failure; retrying after backoff",
+            "retryable failure; retrying after the scheduled delay",
             extra={"reason": reason, "attempt": attempt, "delay_seconds": delay},
         )
         self._set_visibility(record, delay)
@@ -159,7 +220,11 @@ class StageFailurePolicy:
             self.events.transition(
                 event_id,
                 EventStatus.RETRYING,
-                detail=f"attempt {attempt} failed: {reason}; next retry at {next_at}",
+                stage=self.stage,
+                detail=(
+                    f"attempt {attempt} of {self.max_receives} failed: {reason}; "
+                    f"next attempt at {next_at}"
+                ),
                 attributes={"next_retry_at": next_at, "attempts": attempt, "last_error": reason},
             )
 
@@ -187,7 +252,12 @@ class StageFailurePolicy:
         )
 
     def _mark_dead_lettered(
-        self, record: SQSRecord, event_id: str | None, reason: str, attempt: int
+        self,
+        record: SQSRecord,
+        event_id: str | None,
+        reason: str,
+        attempt: int,
+        mark: FinalAttemptMark | None,
     ) -> None:
         count(self.dead_letter_metric)
         if self.on_dead_letter is not None:
@@ -197,18 +267,16 @@ class StageFailurePolicy:
                 logger.exception("could not record the dead letter")
         if not event_id:
             return
+        dead_letter = {"stage": self.stage, "reason": reason, "attempts": attempt, "at": utc_now()}
+        # The final attempt's mark already says DEAD_LETTERED: it gets the real reason.
+        if mark is not None and self.events.final_attempt_failed(event_id, mark, dead_letter):
+            return
         moved = self.events.transition(
             event_id,
             EventStatus.DEAD_LETTERED,
+            stage=self.stage,
             detail=reason,
-            attributes={
-                "dead_letter": {
-                    "stage": self.stage,
-                    "reason": reason,
-                    "attempts": attempt,
-                    "at": utc_now(),
-                }
-            },
+            attributes={"dead_letter": dead_letter},
         )
         if not moved:
             logger.warning("event not marked DEAD_LETTERED: its status does not allow it")

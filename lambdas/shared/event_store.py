@@ -10,7 +10,9 @@ import base64
 import binascii
 import json
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -44,34 +46,58 @@ IN_FLIGHT_STATUSES = (
 STATUS_INDEX = "by-status"
 PIPELINE_INDEX = "by-pipeline"
 _CURSOR_KEYS = frozenset({"event_id", "status", "pipeline", "received_at"})
-# A status may be entered only from these; DEAD_LETTERED events re-enter a stage when redriven.
+# A status may be entered only from these. DEAD_LETTERED events re-enter a stage when redriven;
+# RETRYING is entered from whatever status the failing stage found (and again on each failure).
+_RETRYABLE_FROM = frozenset(
+    {
+        EventStatus.RECEIVED,  # a worker may run before the ingest wrote QUEUED
+        EventStatus.QUEUED,
+        EventStatus.DOWNLOADED,
+        EventStatus.PROCESSING,
+        EventStatus.RETRYING,
+        EventStatus.DEAD_LETTERED,
+    }
+)
 ALLOWED_FROM: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.QUEUED: frozenset({EventStatus.RECEIVED}),
     EventStatus.DOWNLOADED: frozenset(
-        {EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.DEAD_LETTERED}
+        {
+            EventStatus.RECEIVED,
+            EventStatus.QUEUED,
+            EventStatus.RETRYING,
+            EventStatus.DEAD_LETTERED,
+        }
     ),
     EventStatus.PROCESSING: frozenset(
         {
+            EventStatus.RECEIVED,
             EventStatus.QUEUED,
             EventStatus.RETRYING,
             EventStatus.PROCESSING,  # redelivered after a crash mid-attempt
             EventStatus.DEAD_LETTERED,
         }
     ),
-    EventStatus.RETRYING: frozenset({EventStatus.PROCESSING}),
+    EventStatus.RETRYING: _RETRYABLE_FROM,
     EventStatus.PROCESSED: frozenset(
-        {EventStatus.DOWNLOADED, EventStatus.PROCESSING, EventStatus.DEAD_LETTERED}
-    ),
-    EventStatus.DEAD_LETTERED: frozenset(
         {
-            EventStatus.RECEIVED,
-            EventStatus.QUEUED,
             EventStatus.DOWNLOADED,
             EventStatus.PROCESSING,
             EventStatus.RETRYING,
+            EventStatus.DEAD_LETTERED,
         }
     ),
+    # Again from DEAD_LETTERED: a redriven event that fails again gets its new reason.
+    EventStatus.DEAD_LETTERED: _RETRYABLE_FROM,
 }
+
+
+@dataclass(frozen=True)
+class FinalAttemptMark:
+    """Where the DEAD_LETTERED entry written before a final attempt sits in the history, and
+    the token that proves it is still that entry."""
+
+    index: int
+    token: str
 
 
 def plain(value: Any) -> Any:
@@ -188,15 +214,16 @@ class EventStore:
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return counts
 
-    def not_moved_since(self, status: str, cutoff: str, now: str) -> list[dict[str, Any]]:
-        """Events in `status` whose last change is older than `cutoff`, except those waiting
-        for a scheduled retry (`next_retry_at` still ahead)."""
+    def not_moved_since(self, status: str, cutoff: str) -> list[dict[str, Any]]:
+        """Events in `status` whose last change is older than `cutoff` and that were not due
+        for a scheduled retry since then either: a retry waits hours by the schedule, and an
+        event is stuck only once its retry too is older than the cutoff."""
         arguments: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             # Received after the cutoff means changed after it too: only older ones are read.
             "KeyConditionExpression": Key("status").eq(status) & Key("received_at").lt(cutoff),
             "FilterExpression": Attr("updated_at").lt(cutoff)
-            & (Attr("next_retry_at").not_exists() | Attr("next_retry_at").lt(now)),
+            & (Attr("next_retry_at").not_exists() | Attr("next_retry_at").lt(cutoff)),
         }
         items: list[dict[str, Any]] = []
         while True:
@@ -284,41 +311,135 @@ class EventStore:
         to_status: EventStatus,
         *,
         detail: str | None = None,
+        stage: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> bool:
-        """Move the event to `to_status` if its current status allows it; False otherwise."""
-        now = utc_now()
-        entry: dict[str, Any] = {"status": to_status.value, "at": now}
-        if detail:
-            entry["detail"] = detail
+        """Move the event to `to_status` if its current status allows it; False otherwise.
+        `next_retry_at` is kept only while the event waits for a retry."""
+        entry = _history_entry(to_status, detail, stage)
         names = {"#status": "status", "#history": "status_history", "#updated": "updated_at"}
-        values: dict[str, Any] = {
-            ":to": to_status.value,
-            ":entry": [entry],
-            ":now": now,
-        }
+        values: dict[str, Any] = {":to": to_status.value, ":entry": [entry], ":now": entry["at"]}
         sets = ["#status = :to", "#history = list_append(#history, :entry)", "#updated = :now"]
         for index, (key, value) in enumerate((attributes or {}).items()):
             names[f"#a{index}"] = key
             values[f":a{index}"] = value
             sets.append(f"#a{index} = :a{index}")
+        expression = "SET " + ", ".join(sets)
+        if "next_retry_at" not in (attributes or {}):
+            expression += " REMOVE next_retry_at"
         allowed = sorted(ALLOWED_FROM[to_status])
         for index, status in enumerate(allowed):
             values[f":from{index}"] = status.value
         condition = f"#status IN ({', '.join(f':from{i}' for i in range(len(allowed)))})"
+        return self._update_if(
+            event_id,
+            UpdateExpression=expression,
+            ConditionExpression=f"attribute_exists(event_id) AND {condition}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def begin_final_attempt(
+        self, event: dict[str, Any], *, stage: str, attempt: int, of: int, ends_by: datetime
+    ) -> FinalAttemptMark | None:
+        """Mark `event` (as just read) DEAD_LETTERED before its final attempt runs: if that
+        attempt never returns, SQS moves the message to the DLQ and this is what operators see.
+        Until `ends_by` (the invocation's end) the attempt may still settle it either way.
+        None when the event changed since it was read (read it again)."""
+        history = list(event.get("status_history") or [])
+        mark = FinalAttemptMark(index=len(history), token=uuid.uuid4().hex)
+        started, deadline = utc_now(), iso_time(ends_by)
+        reason = (
+            f"the final attempt ({attempt} of {of}), started {started}, did not finish by "
+            f"{deadline} at the {stage} stage: the function timed out, ran out of memory or "
+            "crashed, and SQS moved the message to its queue's DLQ"
+        )
+        entry = {**_history_entry(EventStatus.DEAD_LETTERED, reason, stage), "mark": mark.token}
+        dead_letter = {
+            "stage": stage,
+            "reason": reason,
+            "attempts": attempt,
+            "at": started,
+            "attempt_ends_by": deadline,
+        }
+        updated = self._update_if(
+            str(event["event_id"]),
+            UpdateExpression=(
+                "SET #status = :dead, #history = list_append(#history, :entry), "
+                "#updated = :now, dead_letter = :dl REMOVE next_retry_at"
+            ),
+            ConditionExpression="#status = :seen AND size(#history) = :length",
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#history": "status_history",
+                "#updated": "updated_at",
+            },
+            ExpressionAttributeValues={
+                ":dead": EventStatus.DEAD_LETTERED.value,
+                ":entry": [entry],
+                ":now": started,
+                ":dl": dead_letter,
+                ":seen": event["status"],
+                ":length": mark.index,
+            },
+        )
+        return mark if updated else None
+
+    def final_attempt_succeeded(self, event_id: str, mark: FinalAttemptMark) -> None:
+        """The final attempt finished: its DEAD_LETTERED mark never happened."""
+        self._update_if(
+            event_id,
+            UpdateExpression=f"REMOVE #history[{mark.index}], dead_letter",
+            ConditionExpression=f"#history[{mark.index}].#mark = :token",
+            ExpressionAttributeNames={"#history": "status_history", "#mark": "mark"},
+            ExpressionAttributeValues={":token": mark.token},
+        )
+
+    def final_attempt_failed(
+        self, event_id: str, mark: FinalAttemptMark, dead_letter: dict[str, Any]
+    ) -> bool:
+        """The final attempt failed: its mark becomes the dead letter, with the real reason.
+        False when the mark is gone (another receive settled it)."""
+        entry = _history_entry(
+            EventStatus.DEAD_LETTERED, dead_letter["reason"], dead_letter["stage"]
+        )
+        return self._update_if(
+            event_id,
+            UpdateExpression=(
+                f"SET #history[{mark.index}] = :entry, dead_letter = :dl, #updated = :now"
+            ),
+            ConditionExpression=f"#history[{mark.index}].#mark = :token",
+            ExpressionAttributeNames={
+                "#history": "status_history",
+                "#mark": "mark",
+                "#updated": "updated_at",
+            },
+            ExpressionAttributeValues={
+                ":entry": entry,
+                ":dl": dead_letter,
+                ":now": entry["at"],
+                ":token": mark.token,
+            },
+        )
+
+    def _update_if(self, event_id: str, **arguments: Any) -> bool:
+        """A conditional UpdateItem: False when its condition does not hold."""
         try:
-            self._table.update_item(
-                Key={"event_id": event_id},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"attribute_exists(event_id) AND {condition}",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self._table.update_item(Key={"event_id": event_id}, **arguments)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False
             raise
         return True
+
+
+def _history_entry(status: EventStatus, detail: str | None, stage: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": status.value, "at": utc_now()}
+    if stage:
+        entry["stage"] = stage
+    if detail:
+        entry["detail"] = detail
+    return entry
 
 
 class InvalidCursorError(ValueError):

@@ -72,7 +72,15 @@ def event_id_for(source: str, dedupe_key: str) -> str:
 
 
 def _flag_duplicate(response: Any, idempotent_data: DataRecord) -> Any:  # noqa: ARG001
-    return {**response, "duplicate": True}
+    """The first answer, flagged as a duplicate, with the event's status as it is now."""
+    settings = get_settings(IntakeSettings)
+    events = EventStore(settings.events_table_name, ttl_days=settings.event_ttl_days)
+    try:
+        current = events.get(str(response["event_id"])) or {}
+    except (BotoCoreError, ClientError):  # the recorded answer is still right, only older
+        logger.exception("could not read the event's current status")
+        current = {}
+    return {**response, "status": current.get("status", response.get("status")), "duplicate": True}
 
 
 IDEMPOTENCY = IdempotencyConfig(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -12,12 +13,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared.backoff import Backoff
-from shared.batch import ConcurrentBatchProcessor, StageFailurePolicy
+from shared.batch import Attempt, ConcurrentBatchProcessor, StageFailurePolicy
 from shared.errors import NonRetryableError
 from shared.event_store import EventStore
 from shared.http_client import HttpClient, HttpClientSettings
 from shared.observability import logger, metrics, tracer
+from shared.retries import RetrySchedule
 from shared.settings import FunctionSettings
 
 MessageT = TypeVar("MessageT", bound=BaseModel)
@@ -25,8 +26,7 @@ MessageT = TypeVar("MessageT", bound=BaseModel)
 
 class WorkerSettings(FunctionSettings):
     event_ttl_days: int = 365
-    retry_base_seconds: float = 1.0
-    retry_cap_seconds: float = 60.0
+    retry_schedule: RetrySchedule = RetrySchedule()  # the stage's, from its queue's config
     http_client: HttpClientSettings = HttpClientSettings()
 
 
@@ -46,8 +46,8 @@ def stage_runtime(
     pipeline: str,
     stage: str,
     dlq_url: str,
-    max_receive_count: int,
     dead_letter_metric: str,
+    is_done: Callable[[dict[str, Any]], bool] | None = None,
     retried_metric: str | None = None,
     dlq_by_source: dict[str, str] | None = None,
     on_dead_letter: Callable[[SQSRecord, str], None] | None = None,
@@ -63,10 +63,10 @@ def stage_runtime(
             pipeline=pipeline,
             stage=stage,
             dlq_url=dlq_url,
-            max_receive_count=max_receive_count,
+            schedule=settings.retry_schedule,
             events=events,
             dead_letter_metric=dead_letter_metric,
-            backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
+            is_done=is_done,
             retried_metric=retried_metric,
             dlq_by_source=dlq_by_source,
             on_dead_letter=on_dead_letter,
@@ -86,7 +86,7 @@ def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
 
 def worker_handler(
     runtime: Callable[[], StageRuntime],
-    work: Callable[[SQSRecord], None],
+    work: Callable[[SQSRecord, Attempt], None],
 ) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
     """The Lambda entry point of a worker: partial batch responses, one policy for failures."""
 
@@ -95,9 +95,11 @@ def worker_handler(
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         stage = runtime()
+        # A final attempt that has not settled by then never will: the invocation is over.
+        ends_by = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
 
         def record_handler(record: SQSRecord) -> None:
-            stage.policy.run(record, work)
+            stage.policy.run(record, work, ends_by=ends_by)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=stage.processor, context=context

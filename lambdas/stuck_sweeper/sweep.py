@@ -1,7 +1,7 @@
 """Find events that stopped moving in any pipeline and put each back on its stage's queue, once.
 
 An event is stuck when it is in a non-terminal status and nothing changed it for longer than the
-threshold, unless it is waiting for a scheduled retry. The first time, it is marked and
+threshold, counted from its scheduled retry when it waits for one. The first time, it is marked and
 re-enqueued (the mark touches `updated_at`, so it gets a new window); if it is stuck again it is
 counted, logged and left for an operator: a second automatic re-enqueue would hide the fault.
 """
@@ -43,7 +43,7 @@ def sweep(
     report = SweepReport()
     cutoff = iso_time(now - stuck_after)
     for status in IN_FLIGHT_STATUSES:
-        for event in events.not_moved_since(status.value, cutoff, iso_time(now)):
+        for event in events.not_moved_since(status.value, cutoff):
             _handle(events, queues, event, now, report)
     return report
 

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.demo import settled
 from local.send import http_request, post, signed_headers
 from tests.support.signing import order_webhook_body
 
@@ -34,15 +35,19 @@ def event(runtime: dict[str, Any], event_id: str) -> dict[str, Any]:
 
 
 def wait_until_terminal(
-    runtime: dict[str, Any], event_id: str, statuses: frozenset[str] = TERMINAL
+    runtime: dict[str, Any],
+    event_id: str,
+    statuses: frozenset[str] = TERMINAL,
+    wait_seconds: float = WAIT_SECONDS,
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_SECONDS
+    """The event once it is in `statuses` and settled (not on a final attempt still running)."""
+    deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         found = event(runtime, event_id)
-        if found.get("status") in statuses:
+        if found.get("status") in statuses and settled(found):
             return found
         time.sleep(0.25)
-    pytest.fail(f"event {event_id} not in {set(statuses)} after {WAIT_SECONDS}s: {found}")
+    pytest.fail(f"event {event_id} not in {set(statuses)} after {wait_seconds}s: {found}")
 
 
 def deliveries_for(runtime: dict[str, Any], event_id: str) -> list[dict[str, Any]]:

@@ -31,6 +31,14 @@ QUEUES = {
     "ErpLowLane": "Erp/LowLane",
     "CatalogQueue": "Catalog/Queue",
 }
+CONSUMERS = {
+    "DownloadQueue": ("download", "download_worker"),
+    "ProcessingQueue": ("processing", "processing_worker"),
+    "ErpHighLane": ("erp_high", "erp_sync_worker"),
+    "ErpStandardLane": ("erp_standard", "erp_sync_worker"),
+    "ErpLowLane": ("erp_low", "erp_sync_worker"),
+    "CatalogQueue": ("enrichment", "enrichment_worker"),
+}
 WATCHED = ("StuckEvents", "EnrichmentBatchFailed", "EnrichmentBatchDuration")
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
@@ -80,7 +88,13 @@ def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
             "ApproximateAgeOfOldestMessage",
             f"{path}/Queue.QueueName",
         )
-        assert age["Threshold"] == config.queue_oldest_message_seconds
+        consumer, worker = CONSUMERS[queue]
+        timeout = getattr(settings(synth.env).functions, worker).timeout_seconds
+        waiting = getattr(settings(synth.env).queues, consumer).age_while_retrying_seconds(timeout)
+        # Never below the configured age, and never firing on a message that only waits for
+        # its first two scheduled retries (SQS stops counting it after its third receive)
+        assert age["Threshold"] == max(config.queue_oldest_message_seconds, waiting + 60)
+        assert str(int(age["Threshold"])) in age["AlarmDescription"]
         expected_depth = (
             settings(synth.env).enrichment.alarms.queue_max_depth
             if queue == "CatalogQueue"
@@ -246,3 +260,11 @@ def test_saved_queries_cover_every_function_log_group(synth: Synth) -> None:
     for field in ("event_id", "order_id", "correlation_id"):
         assert field in follow
     assert "sort @timestamp asc" in follow
+
+
+def test_prod_order_queues_age_alarm_outlasts_the_first_two_partner_retries() -> None:
+    prod = settings("prod")
+    # 5 s and 300 s waits (+20 % jitter), each after a 60 s attempt and a 2 s window, + a minute
+    waiting = prod.queues.download.age_while_retrying_seconds(60)
+    assert waiting == (2 + 60 + 6) + (2 + 60 + 360)
+    assert max(prod.alarms.queue_oldest_message_seconds, waiting + 60) == 550

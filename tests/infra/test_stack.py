@@ -97,21 +97,21 @@ EXPECTED_ENV = {
     },
     "DownloadWorker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_QUEUE_URL",
-        "DOWNLOAD_DLQ_URL", "DOWNLOAD_MAX_RECEIVE_COUNT", "MARKETPLACE_API_BASE_URL",
+        "DOWNLOAD_DLQ_URL", "RETRY_SCHEDULE", "MARKETPLACE_API_BASE_URL",
         "MARKETPLACE_TOKEN_SECRET_NAME", "HTTP_CLIENT",
     },
     "ProcessingWorker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_DLQ_URL",
-        "PROCESSING_MAX_RECEIVE_COUNT", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
+        "RETRY_SCHEDULE", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
     },
     "OpsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "QUEUES"},
     "Erp/Ingest": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "IDEMPOTENCY_TABLE_NAME", "LANE_QUEUE_URLS",
-        "WEBHOOK_KEYS_SECRET_NAME", "MAX_BODY_BYTES",
+        "WEBHOOK_KEYS_SECRET_NAME", "MAX_BODY_BYTES", "DEDUPE_WINDOW_SECONDS",
     },
     "Erp/SyncWorker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "ENTITIES_TABLE_NAME", "ERP_LANES",
-        "ERP_MAX_RECEIVE_COUNT",
+        "RETRY_SCHEDULE",
     },
     "StuckEvents/Sweeper": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "QUEUES", "STUCK_AFTER_MINUTES",
@@ -122,7 +122,7 @@ EXPECTED_ENV = {
     },
     "Catalog/Worker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "ENRICHMENT_TABLE_NAME", "PRODUCTS_TABLE_NAME",
-        "ENRICHMENT_DLQ_URL", "ENRICHMENT_MAX_RECEIVE_COUNT", "PROVIDER_API_BASE_URL",
+        "ENRICHMENT_DLQ_URL", "RETRY_SCHEDULE", "PROVIDER_API_BASE_URL",
         "PROVIDER_KEY_SECRET_NAME", "HTTP_CLIENT",
     },
 }  # fmt: skip
@@ -315,6 +315,31 @@ def test_queues_have_encrypted_tls_only_dlqs_and_long_enough_visibility(
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert source["VisibilityTimeout"] >= 6 * timeout
     assert source["RedrivePolicy"]["maxReceiveCount"] == consumer.max_receive_count
+    assert source["MessageRetentionPeriod"] == 4 * 24 * 3600
+
+
+@pytest.mark.parametrize("queue", list(QUEUES))
+def test_each_worker_retries_on_its_queues_schedule_and_receive_count(
+    synth: Synth, queue: str
+) -> None:
+    # The worker's schedule and the queue's redrive policy come from one config entry
+    config = settings(synth.env)
+    _, consumer_key, function = QUEUES[queue]
+    consumer = getattr(config.queues, consumer_key)
+    source = synth.one("AWS::SQS::Queue", f"{queue}/Queue")["Properties"]
+    consumers = [
+        resource
+        for resource in synth.resources("AWS::Lambda::EventSourceMapping").values()
+        if synth.render(resource["Properties"]["EventSourceArn"]) == f"{queue}/Queue.Arn"
+    ]
+    [mapping] = consumers
+    worker = mapping["Properties"]["FunctionName"]["Ref"]
+    variables = synth.raw["Resources"][worker]["Properties"]["Environment"]["Variables"]
+    schedule = json.loads(variables["RETRY_SCHEDULE"])
+    assert tuple(schedule["delays_seconds"]) == consumer.retry_delays_seconds
+    assert len(schedule["delays_seconds"]) + 1 == source["RedrivePolicy"]["maxReceiveCount"]
+    timeout = getattr(config.functions, function).timeout_seconds
+    assert schedule["max_delay_seconds"] <= 43200 - timeout
     assert synth.render(source["RedrivePolicy"]["deadLetterTargetArn"]) == f"{queue}/Dlq.Arn"
     for part in ("Queue", "Dlq"):
         _assert_tls_only(synth, "AWS::SQS::QueuePolicy", "Queues", f"{queue}/{part}")

@@ -62,7 +62,9 @@ def test_an_event_is_synced_with_a_version_and_its_history(pipeline: Pipeline) -
     assert stored["last_event_id"] == event_id
     assert event_item(event_id)["outcome"] == "synced"
     assert event_item(event_id)["synced_from_lane"] == "high"
-    assert event_item(event_id)["status_history"][2]["detail"] == "attempt 1 from the high lane"
+    assert (
+        event_item(event_id)["status_history"][2]["detail"] == "attempt 1 of 3 from the high lane"
+    )
     assert history(event_id) == ["RECEIVED", "QUEUED", "PROCESSING", "PROCESSED"]
 
 
@@ -142,7 +144,7 @@ def test_a_transient_failure_is_retried_after_backoff_then_synced(
     assert len(first["batchItemFailures"]) == 1
     assert retrying["status"] == "RETRYING"
     assert retrying["attempts"] == 1
-    assert "next retry at" in retrying["status_history"][-1]["detail"]
+    assert "next attempt at" in retrying["status_history"][-1]["detail"]
     assert second == {"batchItemFailures": []}
     assert history(event_id) == [
         "RECEIVED", "QUEUED", "PROCESSING", "RETRYING", "PROCESSING", "PROCESSED"

@@ -14,7 +14,12 @@ from botocore.exceptions import ClientError
 from tests.conftest import Pipeline
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
 from tests.support.pump import receive
-from tests.support.signing import new_secret, order_webhook_body, signed_headers
+from tests.support.signing import (
+    new_secret,
+    order_webhook_body,
+    signed_headers,
+    svix_signed_headers,
+)
 
 PATH = "/webhooks/qualia"
 
@@ -64,6 +69,38 @@ def test_signed_valid_webhook_is_recorded_queued_and_acknowledged(pipeline: Pipe
     attributes = messages[0]["MessageAttributes"]
     assert attributes["correlation_id"]["StringValue"] == "req-abc-1"
     assert attributes["event_id"]["StringValue"] == data["event_id"]
+
+
+def test_a_svix_signed_delivery_is_accepted_and_deduplicated_on_its_svix_id(
+    pipeline: Pipeline,
+) -> None:
+    # Given an order webhook signed by the svix library and sent with svix-* headers only
+    body = order_webhook_body("QO-100002")
+    headers = svix_signed_headers(body, pipeline.signing_secret, msg_id="msg_svix_ingest_1")
+    assert not any(name.startswith("webhook-") for name in headers)
+
+    # When it is posted
+    first = post(body, headers)
+
+    # Then it is accepted and recorded under its svix-id
+    assert first["statusCode"] == 202
+    accepted = response_json(first)["data"]
+    assert accepted["duplicate"] is False
+    assert event_item(accepted["event_id"])["webhook_id"] == "msg_svix_ingest_1"
+
+    # When the sender retries the same message (same svix-id, freshly signed)
+    again = post(
+        body, svix_signed_headers(body, pipeline.signing_secret, msg_id="msg_svix_ingest_1")
+    )
+
+    # Then it is a duplicate of the first, and nothing more is queued
+    assert again["statusCode"] == 200
+    assert response_json(again)["data"] == {
+        "event_id": accepted["event_id"],
+        "status": "QUEUED",
+        "duplicate": True,
+    }
+    assert len(queued(pipeline)) == 1
 
 
 def test_without_x_request_id_the_api_gateway_request_id_is_the_correlation_id(

@@ -91,7 +91,11 @@ def test_internal_api_unavailable_is_retried_by_sqs(pipeline: Pipeline) -> None:
     delivered, failed = process_all(pipeline)
 
     assert (delivered, len(failed)) == (1, 1)
-    assert event_item(event_id)["status"] == "DOWNLOADED"
+    item = event_item(event_id)
+    assert item["status"] == "RETRYING"
+    assert item["status_history"][-1]["stage"] == "processing"
+    assert "503" in item["last_error"]
+    assert item["s3_key"]  # the raw order is kept: the retry only posts it again
     assert len(receive(pipeline.resources.processing.url)) == 1
 
 

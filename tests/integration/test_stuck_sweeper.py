@@ -176,3 +176,33 @@ def test_an_event_that_cannot_be_rebuilt_is_counted_not_requeued(pipeline: Pipel
     age(event_id, STUCK_AFTER_MINUTES + 1)
     assert sweep() == {"stuck": 1, "requeued": 0, "still_stuck": 1, "not_requeueable": 0,
                        "failed": 0}  # fmt: skip
+
+
+def test_a_retry_is_stuck_only_once_it_was_due_longer_ago_than_the_threshold(
+    pipeline: Pipeline,
+) -> None:
+    # Given two events that last changed hours ago (their retry schedule waited that long):
+    # one whose retry came due a minute ago, one whose retry came due past the threshold
+    table = boto3.resource("dynamodb", region_name=REGION).Table("events")
+    just_due = accept("bills", body(EntityType.BILL, VALID_DATA[EntityType.BILL]))
+    overdue = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
+    for event_id, due_minutes_ago in ((just_due, 1), (overdue, STUCK_AFTER_MINUTES + 1)):
+        age(event_id, 5 * 60)
+        due = datetime.now(UTC) - timedelta(minutes=due_minutes_ago)
+        table.update_item(
+            Key={"event_id": event_id},
+            UpdateExpression="SET #s = :retrying, next_retry_at = :due",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":retrying": "RETRYING",
+                ":due": due.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            },
+        )
+
+    # When the sweeper runs
+    report = sweep()
+
+    # Then only the one whose retry should have happened long ago is re-enqueued
+    assert (report["stuck"], report["requeued"]) == (1, 1)
+    assert "stuck_requeued" not in event_item(just_due)
+    assert event_item(overdue)["stuck_requeued"]["from_status"] == "RETRYING"

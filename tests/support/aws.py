@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 
 REGION = "us-east-1"
-MAX_RECEIVE_COUNT = 3
+# Every test stage retries on this schedule (the worker's RETRY_SCHEDULE): 3 receives in all.
+RETRY_DELAYS_SECONDS = (1, 2)
+MAX_RECEIVE_COUNT = len(RETRY_DELAYS_SECONDS) + 1
 STUCK_AFTER_MINUTES = 30
 ERP_KEY = "erp-key-current"  # test values, not real keys
 ERP_OLD_KEY = "erp-key-previous"
@@ -160,14 +162,18 @@ def function_environment(
         "INTERNAL_API_BASE_URL": internal_url,
         "DOWNLOAD_DLQ_URL": resources.download.dlq_url,
         "PROCESSING_DLQ_URL": resources.processing.dlq_url,
-        "DOWNLOAD_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-        "PROCESSING_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+        "RETRY_SCHEDULE": json.dumps(
+            {
+                "delays_seconds": RETRY_DELAYS_SECONDS,
+                "jitter_ratio": 0.2,
+                "max_delay_seconds": 43000,
+            }
+        ),
         "MAX_BODY_BYTES": "8192",
         "HTTP_CLIENT": json.dumps(http_client),
         "WEBHOOK_KEYS_SECRET_NAME": resources.erp_keys_secret_name,
         "LANE_QUEUE_URLS": json.dumps({lane: q.url for lane, q in resources.erp_lanes.items()}),
         "ENTITIES_TABLE_NAME": "entities",
-        "ERP_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         "ERP_LANES": json.dumps(
             {
                 lane: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
@@ -185,7 +191,6 @@ def function_environment(
         "PRODUCTS_TABLE_NAME": "products",
         "ENRICHMENT_QUEUE_URL": resources.enrichment.url,
         "ENRICHMENT_DLQ_URL": resources.enrichment.dlq_url,
-        "ENRICHMENT_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         "PROVIDER_API_BASE_URL": provider_url,
         "PROVIDER_KEY_SECRET_NAME": "provider-api-key",
         "DEFAULT_BATCH_SIZE": "20",

@@ -109,8 +109,8 @@ def test_erp_lanes_need_a_concurrency_and_one_retry_budget() -> None:
     missing = _with("dev", {("queues", "erp_low", "max_concurrency"): None})
     with pytest.raises(ConfigError, match="need max_concurrency"):
         load_settings(missing, "dev")
-    uneven = _with("dev", {("queues", "erp_low", "max_receive_count"): 5})
-    with pytest.raises(ConfigError, match="share one max_receive_count"):
+    uneven = _with("dev", {("queues", "erp_low", "retry_delays_seconds"): [1, 2, 4]})
+    with pytest.raises(ConfigError, match="share one retry schedule"):
         load_settings(uneven, "dev")
 
 
@@ -138,3 +138,38 @@ def test_stuck_means_longer_than_any_visibility_timeout() -> None:
 
 def test_prod_sweeps_for_stuck_events_every_five_minutes() -> None:
     assert load_settings(environments(), "prod").stuck_events.sweep_every_minutes == 5
+
+
+@pytest.mark.parametrize("queue", ["download", "processing"])
+def test_prod_retries_partner_calls_for_hours_and_derives_the_receive_count(queue: str) -> None:
+    consumer = getattr(load_settings(environments(), "prod").queues, queue)
+    assert consumer.retry_delays_seconds == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert consumer.max_receive_count == 8
+    # Longest path to the DLQ: every wait at its longest, every attempt at its timeout.
+    assert 27 * 3600 < consumer.retry_span_seconds(60) < 34 * 3600
+
+
+def test_a_wait_past_sqs_visibility_limit_is_refused() -> None:
+    # 12 h minus the 60 s timeout, the 2 s batching window and a minute of margin is the limit
+    envs = _with("prod", {("queues", "download", "retry_delays_seconds"): [5, 43079]})
+    with pytest.raises(
+        ConfigError, match=r"queues.download.retry_delays_seconds: each wait must be at most 43078s"
+    ):
+        load_settings(envs, "prod")
+    at_limit = _with("prod", {("queues", "download", "retry_delays_seconds"): [5, 43078]})
+    assert load_settings(at_limit, "prod").queues.download.max_receive_count == 3
+
+
+def test_a_schedule_that_outlasts_the_source_queues_retention_is_refused() -> None:
+    # Seven waits of 12 h: the message could still be retrying when the 4-day retention ends
+    envs = _with("prod", {("queues", "processing", "retry_delays_seconds"): [43000] * 7})
+    with pytest.raises(ConfigError, match=r"retrying for \d+\.\d h; at most 72 h"):
+        load_settings(envs, "prod")
+
+
+def test_a_schedule_must_have_integer_waits_of_at_least_a_second() -> None:
+    envs = _with("dev", {("queues", "download", "retry_delays_seconds"): [0]})
+    with pytest.raises(
+        ConfigError, match=r"retry_delays_seconds\.0: Input should be greater than or equal to 1"
+    ):
+        load_settings(envs, "dev")

@@ -1,16 +1,15 @@
-"""ERP entity sync domain: per-entity validation, priority lanes, inbox keys, backoff."""
+"""ERP entity sync domain: per-entity validation, priority lanes, inbox keys."""
 
 from __future__ import annotations
 
-import math
-import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from erp.entities import ROUTES, EntityType, validate_webhook
-from erp.inbox import canonical_json, content_hash, idempotency_key
+from erp.entities import ROUTES, EntityType, ErpWebhook, validate_webhook
+from erp.inbox import canonical_json, content_hash, identify
 from erp.priority import Lane, lane_of, priority_of
-from shared.backoff import Backoff
 from tests.support.erp import VALID_DATA, body
 
 REQUIRED: dict[EntityType, set[str]] = {
@@ -95,47 +94,99 @@ def test_canonical_json_ignores_key_order_and_whitespace() -> None:
     assert content_hash({"b": 1, "a": 2}) == content_hash({"a": 2, "b": 1})
 
 
-def test_the_idempotency_key_carries_the_content_hash() -> None:
-    first, _ = validate_webhook(
-        EntityType.PRODUCT, body(EntityType.PRODUCT, VALID_DATA[EntityType.PRODUCT])
+def _webhook(data: dict[str, Any], **changes: Any) -> ErpWebhook:
+    webhook, problems = validate_webhook(
+        EntityType.PRODUCT, body(EntityType.PRODUCT, data, **changes)
     )
-    same, _ = validate_webhook(
-        EntityType.PRODUCT,
-        body(EntityType.PRODUCT, dict(reversed(list(VALID_DATA[EntityType.PRODUCT].items())))),
+    assert webhook is not None, problems
+    return webhook
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(hours=1)
+A = {"item_id": "I-1", "name": "A"}
+B = {"item_id": "I-1", "name": "B"}
+
+
+def test_a_redelivery_with_the_same_body_and_source_time_has_the_same_key() -> None:
+    first = identify(_webhook(A), None, now=NOW, window=WINDOW)
+    # Same data in another key order, the same instant in another offset
+    again = identify(
+        _webhook(dict(reversed(list(A.items()))), occurred_at="2026-11-20T11:00:00+01:00"),
+        None,
+        now=NOW + timedelta(days=3),
+        window=WINDOW,
     )
-    changed, _ = validate_webhook(
-        EntityType.PRODUCT,
-        body(EntityType.PRODUCT, {**VALID_DATA[EntityType.PRODUCT], "name": "Widget v2"}),
+    assert first.idempotency_key == again.idempotency_key
+    hash16 = content_hash(A)[:16]
+    assert first.idempotency_key == (
+        f"zoho:product:E-1:update:{hash16}:2026-11-20T10:00:00.000000Z"
     )
-    assert first is not None
-    assert same is not None
-    assert changed is not None
-    key = idempotency_key(first)
-    assert key == f"zoho:product:E-1:update:{content_hash(first.data)[:16]}"
-    assert idempotency_key(same) == key  # an identical re-delivery: a duplicate
-    # A later update of the same entity with different data is a new event
-    assert idempotency_key(changed) != key
-    assert idempotency_key(changed).rsplit(":", 1)[0] == key.rsplit(":", 1)[0]
+    assert first.source_timestamp == datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert first.new_latest is None  # timestamped deliveries need no record of the latest
 
 
-def test_backoff_doubles_from_the_base_up_to_the_cap_without_jitter() -> None:
-    backoff = Backoff(base_seconds=1, cap_seconds=60, jitter_ratio=0)
-    assert [backoff.delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
-    assert backoff.delay(500) == 60
+def test_a_change_back_to_an_earlier_state_is_a_new_event() -> None:
+    # A -> B -> A, each with a later occurred_at
+    keys = [
+        identify(_webhook(data, occurred_at=at), None, now=NOW, window=WINDOW).idempotency_key
+        for data, at in ((A, "2026-11-20T10:00:00Z"), (B, "2026-11-20T10:01:00Z"),
+                         (A, "2026-11-20T10:02:00Z"))
+    ]  # fmt: skip
+    assert len(set(keys)) == 3
 
 
-@pytest.mark.parametrize("attempt", [1, 2, 3, 6, 7, 20])
-def test_backoff_jitter_stays_within_its_bounds(attempt: int) -> None:
-    backoff = Backoff(base_seconds=1, cap_seconds=60, jitter_ratio=0.2)
-    planned = min(2 ** (attempt - 1), 60)
-    rng = random.Random(attempt)  # noqa: S311 - seeded, for a repeatable test
-    delays = [backoff.delay(attempt, rng) for _ in range(200)]
-    assert min(delays) >= planned
-    assert max(delays) <= math.ceil(planned * 1.2)
-    if planned >= 5:
-        assert len(set(delays)) > 1  # jitter actually spreads retries
+def test_create_delete_create_are_three_events() -> None:
+    keys = {
+        identify(
+            _webhook(A, event_type=kind, occurred_at=at), None, now=NOW, window=WINDOW
+        ).idempotency_key
+        for kind, at in (("create", "2026-11-20T10:00:00Z"), ("delete", "2026-11-20T10:01:00Z"),
+                         ("create", "2026-11-20T10:02:00Z"))
+    }  # fmt: skip
+    assert len(keys) == 3
 
 
-def test_backoff_refuses_attempt_zero() -> None:
-    with pytest.raises(ValueError, match="attempt starts at 1"):
-        Backoff().delay(0)
+def test_without_a_timestamp_a_repeat_of_the_latest_inside_the_window_is_the_same() -> None:
+    first = identify(_webhook(A, occurred_at=None), None, now=NOW, window=WINDOW)
+    assert first.new_latest is not None
+    assert first.source_timestamp == NOW
+
+    again = identify(
+        _webhook(A, occurred_at=None),
+        first.new_latest,
+        now=NOW + timedelta(minutes=59),
+        window=WINDOW,
+    )
+
+    assert again.idempotency_key == first.idempotency_key
+    assert again.source_timestamp == NOW  # the first delivery's time
+    assert again.new_latest is None
+
+
+def test_without_a_timestamp_the_same_content_after_the_window_is_a_new_event() -> None:
+    first = identify(_webhook(A, occurred_at=None), None, now=NOW, window=WINDOW)
+    later = NOW + WINDOW
+    again = identify(_webhook(A, occurred_at=None), first.new_latest, now=later, window=WINDOW)
+    assert again.idempotency_key != first.idempotency_key
+    assert again.new_latest is not None
+    assert again.new_latest.first_seen_at == later
+
+
+def test_without_a_timestamp_a_revert_after_another_change_is_a_new_event() -> None:
+    # A, then B (now the latest), then A again within the window
+    a1 = identify(_webhook(A, occurred_at=None), None, now=NOW, window=WINDOW)
+    b = identify(_webhook(B, occurred_at=None), a1.new_latest, now=NOW + timedelta(minutes=1),
+                 window=WINDOW)  # fmt: skip
+    a2 = identify(_webhook(A, occurred_at=None), b.new_latest, now=NOW + timedelta(minutes=2),
+                  window=WINDOW)  # fmt: skip
+    assert len({a1.idempotency_key, b.idempotency_key, a2.idempotency_key}) == 3
+    assert a2.new_latest is not None
+
+
+def test_without_a_timestamp_another_event_type_is_not_a_repeat() -> None:
+    created = identify(_webhook(A, event_type="create", occurred_at=None), None, now=NOW,
+                       window=WINDOW)  # fmt: skip
+    deleted = identify(_webhook(A, event_type="delete", occurred_at=None), created.new_latest,
+                       now=NOW + timedelta(seconds=1), window=WINDOW)  # fmt: skip
+    assert deleted.idempotency_key != created.idempotency_key
