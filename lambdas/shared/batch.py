@@ -175,7 +175,15 @@ class StageFailurePolicy:
             raise
         else:
             if event_id and prepared.mark is not None:
-                self.events.final_attempt_succeeded(event_id, prepared.mark)
+                self._unmark(event_id, prepared.mark)
+
+    def _unmark(self, event_id: str, mark: FinalAttemptMark) -> None:
+        """The attempt succeeded and its status is written: failing to remove the mark must not
+        send the message to the DLQ (a failure now would), only leave the entry behind."""
+        try:
+            self.events.final_attempt_succeeded(event_id, mark)
+        except (BotoCoreError, ClientError):
+            logger.exception("could not remove the final attempt's mark; the event moved on")
 
     def _prepare(self, event_id: str, attempt: int, ends_by: datetime) -> _Prepared:
         """Load the event; skip it if this stage is done with it; before a final attempt, mark

@@ -251,3 +251,54 @@ def test_the_sync_emits_the_erp_metrics(
     assert len(named("ErpStaleIgnored")) == 1
     assert len(named("ErpEventRetried")) == 1
     assert len(named("ErpEventDeadLettered")) == 1
+
+
+def test_a_sync_that_succeeds_on_its_final_attempt_has_a_clean_history(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the entity store refuses the first two attempts
+    lane = pipeline.resources.erp_lanes["standard"]
+    _fail_entity_writes(monkeypatch, "ProvisionedThroughputExceededException", 2)
+    event_id = accept("customers", body(EntityType.CUSTOMER, VALID_DATA[EntityType.CUSTOMER]))
+
+    # When the third (final) attempt succeeds
+    outcomes = [sync_one(lane.url, lane.arn) for _ in range(3)]
+
+    # Then the final attempt's DEAD_LETTERED mark is gone and the attempts read as they happened
+    assert [len(o["batchItemFailures"]) for o in outcomes] == [1, 1, 0]
+    assert history(event_id) == [
+        "RECEIVED", "QUEUED", "PROCESSING", "RETRYING", "PROCESSING", "RETRYING", "PROCESSED"
+    ]  # fmt: skip
+    item = event_item(event_id)
+    assert "dead_letter" not in item
+    assert item["outcome"] == "synced"
+
+
+def test_a_sync_that_dies_on_its_final_attempt_leaves_the_event_dead_lettered(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erp_sync_worker import handler as sync_module
+
+    class Killed(BaseException):
+        """The execution environment died: no handler code runs after it."""
+
+    lane = pipeline.resources.erp_lanes["high"]
+    _fail_entity_writes(monkeypatch, "ProvisionedThroughputExceededException", 2)
+    event_id = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
+    for _ in range(2):
+        assert len(sync_one(lane.url, lane.arn)["batchItemFailures"]) == 1
+
+    def killed(**kwargs: Any) -> Any:
+        raise Killed
+
+    [message] = receive(lane.url)
+    with monkeypatch.context() as patch:
+        patch.setattr(sync_module._deps().entities, "apply", killed)
+        with pytest.raises(Killed):
+            sync_module.handler(sqs_event([message], lane.arn), FakeLambdaContext())
+
+    item = event_item(event_id)
+    assert item["status"] == "DEAD_LETTERED"
+    assert (item["dead_letter"]["stage"], item["dead_letter"]["attempts"]) == ("sync", 3)
+    assert item["dead_letter"]["attempt_ends_by"] > item["dead_letter"]["at"]
+    assert history(event_id)[-1] == "DEAD_LETTERED"  # no PROCESSING entry overwrote the mark
