@@ -79,11 +79,10 @@ def trace_attributes(event_id: str, correlation_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One receive of a message: which attempt it is, and the event as read before it ran."""
+    """One receive of a message: which attempt it is, of how many the queue allows."""
 
     number: int
     of: int  # the queue's maxReceiveCount
-    event: dict[str, Any] | None = None  # None for a stage that tracks no event
 
     @property
     def final(self) -> bool:
@@ -95,7 +94,6 @@ Work = Callable[[SQSRecord, Attempt], None]
 
 @dataclass(frozen=True)
 class _Prepared:
-    event: dict[str, Any] | None
     mark: FinalAttemptMark | None = None
     done: bool = False
 
@@ -142,13 +140,13 @@ class StageFailurePolicy:
     def _run(
         self, record: SQSRecord, work: Work, event_id: str | None, attempt: int, ends_by: datetime
     ) -> None:
-        prepared = _Prepared(event=None)
+        prepared = _Prepared()
         try:
             if event_id and self.is_done is not None:
                 prepared = self._prepare(event_id, attempt, ends_by)
                 if prepared.done:
                     return
-            work(record, Attempt(attempt, self.max_receives, prepared.event))
+            work(record, Attempt(attempt, self.max_receives))
         except NonRetryableError as exc:
             reason = _reason(exc)
             logger.error("non-retryable failure, dead-lettering now", extra={"reason": reason})
@@ -199,16 +197,16 @@ class StageFailurePolicy:
                     "already done at this stage; redelivery ignored",
                     extra={"status": event["status"]},
                 )
-                return _Prepared(event=event, done=True)
+                return _Prepared(done=True)
             if not self.schedule.is_final(attempt):
-                return _Prepared(event=event)
+                return _Prepared()
             mark = self.events.begin_final_attempt(
                 event, stage=self.stage, attempt=attempt, of=self.max_receives, ends_by=ends_by
             )
             if mark is not None:
-                return _Prepared(event=event, mark=mark)
+                return _Prepared(mark=mark)
         logger.warning("the final attempt runs unmarked: the event kept changing")
-        return _Prepared(event=event)
+        return _Prepared()
 
     def _schedule_retry(
         self, record: SQSRecord, event_id: str | None, attempt: int, reason: str
