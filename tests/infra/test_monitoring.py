@@ -9,6 +9,7 @@ import pytest
 
 from infra.constructs.monitoring import runbook_anchor
 from tests.infra.conftest import ENVS, ROOT, Synth
+from tests.infra.test_stack import QUEUES as STACK_QUEUES
 from tests.infra.test_stack import settings
 
 # Name in alarms and dashboards → construct path → config key.
@@ -30,14 +31,6 @@ QUEUES = {
     "ErpStandardLane": "Erp/StandardLane",
     "ErpLowLane": "Erp/LowLane",
     "CatalogQueue": "Catalog/Queue",
-}
-CONSUMERS = {
-    "DownloadQueue": ("download", "download_worker"),
-    "ProcessingQueue": ("processing", "processing_worker"),
-    "ErpHighLane": ("erp_high", "erp_sync_worker"),
-    "ErpStandardLane": ("erp_standard", "erp_sync_worker"),
-    "ErpLowLane": ("erp_low", "erp_sync_worker"),
-    "CatalogQueue": ("enrichment", "enrichment_worker"),
 }
 WATCHED = ("StuckEvents", "EnrichmentBatchFailed", "EnrichmentBatchDuration")
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
@@ -88,7 +81,7 @@ def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
             "ApproximateAgeOfOldestMessage",
             f"{path}/Queue.QueueName",
         )
-        consumer, worker = CONSUMERS[queue]
+        _, consumer, worker = STACK_QUEUES[path]
         timeout = getattr(settings(synth.env).functions, worker).timeout_seconds
         waiting = getattr(settings(synth.env).queues, consumer).age_while_retrying_seconds(timeout)
         # Never below the configured age, and never firing on a message that only waits for

@@ -316,29 +316,16 @@ def test_queues_have_encrypted_tls_only_dlqs_and_long_enough_visibility(
     assert source["VisibilityTimeout"] >= 6 * timeout
     assert source["RedrivePolicy"]["maxReceiveCount"] == consumer.max_receive_count
     assert source["MessageRetentionPeriod"] == 4 * 24 * 3600
-
-
-@pytest.mark.parametrize("queue", list(QUEUES))
-def test_each_worker_retries_on_its_queues_schedule_and_receive_count(
-    synth: Synth, queue: str
-) -> None:
-    # The worker's schedule and the queue's redrive policy come from one config entry
-    config = settings(synth.env)
-    _, consumer_key, function = QUEUES[queue]
-    consumer = getattr(config.queues, consumer_key)
-    source = synth.one("AWS::SQS::Queue", f"{queue}/Queue")["Properties"]
-    consumers = [
+    # The worker retries on the schedule the redrive policy counts: one config entry for both
+    [mapping] = [
         resource
         for resource in synth.resources("AWS::Lambda::EventSourceMapping").values()
         if synth.render(resource["Properties"]["EventSourceArn"]) == f"{queue}/Queue.Arn"
     ]
-    [mapping] = consumers
-    worker = mapping["Properties"]["FunctionName"]["Ref"]
-    variables = synth.raw["Resources"][worker]["Properties"]["Environment"]["Variables"]
-    schedule = json.loads(variables["RETRY_SCHEDULE"])
+    worker = synth.raw["Resources"][mapping["Properties"]["FunctionName"]["Ref"]]
+    schedule = json.loads(worker["Properties"]["Environment"]["Variables"]["RETRY_SCHEDULE"])
     assert tuple(schedule["delays_seconds"]) == consumer.retry_delays_seconds
     assert len(schedule["delays_seconds"]) + 1 == source["RedrivePolicy"]["maxReceiveCount"]
-    timeout = getattr(config.functions, function).timeout_seconds
     assert schedule["max_delay_seconds"] <= 43200 - timeout
     assert synth.render(source["RedrivePolicy"]["deadLetterTargetArn"]) == f"{queue}/Dlq.Arn"
     for part in ("Queue", "Dlq"):

@@ -12,6 +12,7 @@ import pytest
 from local.http_stub import StubResponse
 from tests.conftest import MARKETPLACE_TOKEN, Pipeline
 from tests.support.aws import MAX_RECEIVE_COUNT, REGION
+from tests.support.crash import die_during
 from tests.support.flows import accept_webhook, event_item, history, run_download
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 from tests.support.pump import receive
@@ -201,11 +202,6 @@ def test_a_retryable_failure_sets_the_backoff_visibility(
     assert changes in ([1], [2])
 
 
-class ProcessKilled(BaseException):
-    """As if the execution environment died mid-attempt: no code of the handler runs after it
-    (BaseException passes every `except Exception`, as a SIGKILL or a timeout would)."""
-
-
 def _fail_twice(pipeline: Pipeline, order_id: str) -> str:
     """An accepted order whose first two attempts fail (2 HTTP tries each): attempt 3 is final."""
     event_id = accept_webhook(pipeline.signing_secret, order_id)
@@ -243,17 +239,17 @@ def test_an_attempt_that_dies_on_the_final_receive_leaves_the_event_dead_lettere
     event_id = _fail_twice(pipeline, "QO-910002")
     queue = pipeline.resources.download
 
-    def killed(order_id: str) -> bytes:
-        raise ProcessKilled(order_id)
-
     [message] = receive(queue.url)
     assert message["Attributes"]["ApproximateReceiveCount"] == "3"
 
     # When the function dies holding it
-    with monkeypatch.context() as patch:
-        patch.setattr(download_module._deps().marketplace, "fetch_order", killed)
-        with pytest.raises(ProcessKilled):
-            download_module.handler(sqs_event([message], queue.arn), FakeLambdaContext())
+    die_during(
+        monkeypatch,
+        download_module._deps().marketplace,
+        "fetch_order",
+        download_module.handler,
+        sqs_event([message], queue.arn),
+    )
 
     # Then the event already says where the message goes, and operators find it by status
     item = event_item(event_id)

@@ -14,6 +14,7 @@ from erp.entities import EntityType
 from tests.conftest import Pipeline
 from tests.integration.test_erp_ingest import post
 from tests.support.aws import REGION
+from tests.support.crash import die_during
 from tests.support.erp import VALID_DATA, body
 from tests.support.flows import event_item, history
 from tests.support.lambda_events import FakeLambdaContext, response_json, sqs_event
@@ -279,23 +280,20 @@ def test_a_sync_that_dies_on_its_final_attempt_leaves_the_event_dead_lettered(
 ) -> None:
     from erp_sync_worker import handler as sync_module
 
-    class Killed(BaseException):
-        """The execution environment died: no handler code runs after it."""
-
     lane = pipeline.resources.erp_lanes["high"]
     _fail_entity_writes(monkeypatch, "ProvisionedThroughputExceededException", 2)
     event_id = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
     for _ in range(2):
         assert len(sync_one(lane.url, lane.arn)["batchItemFailures"]) == 1
 
-    def killed(**kwargs: Any) -> Any:
-        raise Killed
-
     [message] = receive(lane.url)
-    with monkeypatch.context() as patch:
-        patch.setattr(sync_module._deps().entities, "apply", killed)
-        with pytest.raises(Killed):
-            sync_module.handler(sqs_event([message], lane.arn), FakeLambdaContext())
+    die_during(
+        monkeypatch,
+        sync_module._deps().entities,
+        "apply",
+        sync_module.handler,
+        sqs_event([message], lane.arn),
+    )
 
     item = event_item(event_id)
     assert item["status"] == "DEAD_LETTERED"
