@@ -50,6 +50,7 @@ def cold_start() -> None:
     from enrichment_worker import handler as enrichment_handler
 
     from download_worker import handler as download_handler
+    from erp_ingest import handler as erp_ingest_handler
     from erp_sync_worker import handler as erp_sync_handler
     from ops_api import handler as events_handler
     from ops_api import operations as ops_operations
@@ -62,6 +63,7 @@ def cold_start() -> None:
     secrets.reset()
     intake.idempotent_accept.cache_clear()
     download_handler._deps.cache_clear()
+    erp_ingest_handler._latest_deliveries.cache_clear()
     erp_sync_handler._deps.cache_clear()
     enrichment_handler._deps.cache_clear()
     catalog_handler._enrichments.cache_clear()
