@@ -15,7 +15,8 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
 .PHONY: help install demo local send lint format typecheck test test-unit test-integration test-e2e test-infra \
-        synth bootstrap deploy diff clean require-env
+        synth lock checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
+        require-env require-assembly
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -43,9 +44,10 @@ send: install ## Sign FILE with Standard Webhooks and POST it: make send FILE=x.
 	@test -n "$(FILE)" || { echo "error: FILE is required: make send FILE=docs/examples/order-webhook.json" >&2; exit 2; }
 	$(PY) -m local send $(FILE) $(if $(URL),--url $(URL)) $(if $(SECRET),--secret $(SECRET))
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check; actionlint on the GitHub workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/actionlint
 
 format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -75,17 +77,58 @@ synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn
 	    cdk.out/$$env/WebhookPipeline-$$env.template.json || exit 1; \
 	done
 
+# The layer installs exactly this lock (hashes, every transitive dependency) for the Lambda runtime:
+# Python 3.14 on arm64 (manylinux_2_28), resolved from lambdas/requirements.txt with uv.
+lock: install ## Re-resolve lambdas/requirements.lock (hashes) after changing lambdas/requirements.txt
+	$(VENV)/bin/uv pip compile lambdas/requirements.txt --python-version 3.14 \
+	  --python-platform aarch64-manylinux_2_28 --generate-hashes --no-header \
+	  --output-file lambdas/requirements.lock
+
+# checkov pins its own boto3: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed ## checkov on the synthesized templates (run make synth first); skips in .checkov.yaml
+	@for env in $(SYNTH_ENVS); do \
+	  echo "== checkov $$env"; \
+	  $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml \
+	    --file cdk.out/$$env/WebhookPipeline-$$env.template.json || exit 1; \
+	done
+
 require-env:
 	@test -n "$(ENV)" || { echo "error: ENV is required: make $(MAKECMDGOALS) ENV=dev|staging|prod" >&2; exit 2; }
+
+require-assembly:
+	@test -f "$(ASSEMBLY)/manifest.json" || { echo "error: ASSEMBLY must be a synthesized cloud assembly (cdk.out/<env>): got '$(ASSEMBLY)'" >&2; exit 2; }
 
 bootstrap: install require-env ## Prepare an account/region for CDK once: make bootstrap ENV=prod
 	$(CDK) bootstrap $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)
 
-deploy: install require-env ## Deploy one env: make deploy ENV=prod
-	$(CDK) deploy $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV) --require-approval broadening
+deploy: install require-env ## Deploy one env from a terminal (asks before IAM broadening): make deploy ENV=prod
+	$(CDK) deploy $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV) --require-approval broadening \
+	  WebhookPipeline-$(ENV)
 
-diff: install require-env ## Show what a deploy would change: make diff ENV=prod
-	$(CDK) diff $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)
+# The pipeline's deploy: the assembly synthesized once, reviewed as a diff before the environment's
+# approval, so the CLI must not prompt again (no terminal).
+deploy-assembly: install require-env require-assembly ## CI: deploy a synthesized assembly: make deploy-assembly ENV=prod ASSEMBLY=cdk.out/prod
+	$(CDK) deploy $(CDK_FLAGS) --app $(ASSEMBLY) --require-approval never WebhookPipeline-$(ENV)
+
+deploy-identity: install require-env ## The GitHub OIDC provider and deploy roles in ENV's account: make deploy-identity ENV=prod
+	$(CDK) deploy $(CDK_FLAGS) --context env=$(ENV) --output cdk.out/$(ENV)-identity --require-approval broadening \
+	  WebhookPipeline-$(ENV)-DeployIdentity
+
+diff: install require-env ## What a deploy would change, security changes included: make diff ENV=prod [ASSEMBLY=cdk.out/prod]
+	$(CDK) diff $(CDK_FLAGS) --no-change-set \
+	  $(if $(ASSEMBLY),--app $(ASSEMBLY),--context env=$(ENV) --output cdk.out/$(ENV)) WebhookPipeline-$(ENV)
+
+preflight: install require-env ## Refuse a deploy that cannot succeed (config, account, secrets, bootstrap): make preflight ENV=prod
+	$(VENV)/bin/ops preflight --env $(ENV)
+
+smoke: install require-env ## A synthetic ping through every pipeline of a deployed env: make smoke ENV=prod
+	$(VENV)/bin/ops smoke --env $(ENV)
 
 clean: ## Remove build output (not the installs)
 	rm -rf cdk.out .local .pytest_cache .mypy_cache .ruff_cache

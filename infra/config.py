@@ -236,6 +236,15 @@ class ErpSettings(_Strict):
     dedupe_window_seconds: int = Field(ge=1, le=86_400)
 
 
+class DeployIdentitySettings(_Strict):
+    """Who deploys this env from CI: the GitHub Actions of one repository, through OIDC, in the
+    GitHub environment named like this env. An account holds one GitHub OIDC provider: when
+    two envs share an account, one identity stack creates it and the others use it."""
+
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    create_oidc_provider: bool = True
+
+
 class SecretNames(_Strict):
     webhook_signing: str = Field(min_length=1, max_length=512)
     marketplace_api_token: str = Field(min_length=1, max_length=512)
@@ -247,8 +256,11 @@ class EnvironmentSettings(_Strict):
     """Everything that differs between dev, staging and prod."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    # Optional at synth (CI synthesizes the repository as it is); `ops preflight` refuses a
+    # staging or prod deploy without them, so prod never lands where credentials happen to point.
     account: str | None = Field(default=None, pattern=r"^\d{12}$")
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    termination_protection: bool = False
     log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"]
     log_retention_days: int
     removal_policy: Literal["destroy", "retain"]
@@ -268,6 +280,7 @@ class EnvironmentSettings(_Strict):
     stuck_events: StuckEventSettings
     erp: ErpSettings
     enrichment: EnrichmentSettings
+    deploy_identity: DeployIdentitySettings
 
     @field_validator("log_retention_days")
     @classmethod
@@ -306,14 +319,28 @@ class EnvironmentSettings(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _pollers_fit_the_reserved_concurrency(self) -> EnvironmentSettings:
+        """A poller that invokes a function past its reserved concurrency is throttled, and
+        every throttled receive counts toward maxReceiveCount: a burst would dead-letter
+        healthy messages. Every event source therefore caps its pollers at the reservation."""
+        for worker, queue, consumer in self.consumers:
+            if consumer.max_concurrency is None:
+                raise ValueError(f"queues.{queue}.max_concurrency is required (2 or more)")
+            reserved = getattr(self.functions, worker).reserved_concurrency
+            if reserved is not None and consumer.max_concurrency > reserved:
+                raise ValueError(
+                    f"queues.{queue}.max_concurrency ({consumer.max_concurrency}) is above "
+                    f"functions.{worker}.reserved_concurrency ({reserved}): its pollers would be "
+                    "throttled and throttled receives count toward maxReceiveCount"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _erp_lanes_are_ordered_by_priority(self) -> EnvironmentSettings:
         """The high lane must get more pollers than standard, standard more than low; one
         retry budget for all lanes (the worker counts attempts the same way for each)."""
         lanes = self.queues.erp_lanes
-        concurrency = [lane.max_concurrency for lane in lanes.values()]
-        if any(c is None for c in concurrency):
-            raise ValueError("queues.erp_high/erp_standard/erp_low need max_concurrency")
-        high, standard, low = (c or 0 for c in concurrency)
+        high, standard, low = (lane.max_concurrency or 0 for lane in lanes.values())
         if not high > standard > low:
             raise ValueError(
                 f"ERP lane max_concurrency must be high > standard > low, got {high}, "
@@ -386,6 +413,10 @@ class EnvironmentSettings(_Strict):
     @property
     def stack_name(self) -> str:
         return f"WebhookPipeline-{self.name}"
+
+    @property
+    def deploy_identity_stack_name(self) -> str:
+        return f"{self.stack_name}-DeployIdentity"
 
     @property
     def tags(self) -> dict[str, str]:

@@ -19,7 +19,10 @@ _NO_ROTATION = (
 class PipelineSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
+        # Fixed names: a deleted secret keeps its name for its recovery window, so a stack
+        # deleted and created again could not create it; kept on update and delete instead.
+        # A create that fails deletes them (RetainExceptOnCreate), so its retry can run.
+        removal = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
         self.webhook_signing = self._secret(
             "WebhookSigningSecret",
             env.secret_names.webhook_signing,

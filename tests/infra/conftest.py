@@ -28,6 +28,8 @@ class Synth:
     raw: dict[str, Any]
     report: dict[str, Any]
     stack_tags: dict[str, str]
+    termination_protection: bool
+    identity: dict[str, Any]  # the env's deploy identity stack's template
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
@@ -98,12 +100,25 @@ def synthesize(env: str, outdir: Path) -> Synth:
     stack = build_app(app)
     assembly = app.synth()  # raises if any cdk-nag finding is unacknowledged
     artifact = assembly.get_stack_by_name(stack.stack_name)
+    identity = assembly.get_stack_by_name(f"{stack.stack_name}-DeployIdentity")
     report = json.loads((outdir / "validation-report.json").read_text())
     return Synth(
-        env, Template.from_json(artifact.template), artifact.template, report, dict(artifact.tags)
+        env,
+        Template.from_json(artifact.template),
+        artifact.template,
+        report,
+        dict(artifact.tags),
+        bool(artifact.termination_protection),
+        identity.template,
     )
 
 
 @pytest.fixture(scope="session")
 def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
     return {env: synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVS}
+
+
+@pytest.fixture(params=ENVS)
+def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
+    """Each env's synthesized app, one test per env."""
+    return synths[request.param]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from infra.constructs.lambda_runtime import PYTHON_VERSION, pip_install_command
+from infra.constructs.lambda_runtime import (
+    LOCK_FILE,
+    PIP_OPTIONS,
+    PYTHON_VERSION,
+    layer_asset_hash,
+    pip_install_command,
+)
 from tests.infra.conftest import ENVS, ROOT, Synth, cdk_context
 
 
@@ -66,11 +73,48 @@ def test_an_unknown_env_fails_synth_with_one_clear_line(tmp_path: Path) -> None:
     )
 
 
-def test_the_layer_is_built_for_lambda_arm64_without_docker(tmp_path: Path) -> None:
-    command = pip_install_command(tmp_path / "requirements.txt", tmp_path / "python")
+def test_the_layer_is_built_for_lambda_arm64_without_docker_from_the_lock(tmp_path: Path) -> None:
+    command = pip_install_command(LOCK_FILE, tmp_path / "python")
     assert command[:3] == [sys.executable, "-m", "pip"]
-    platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
-    assert "manylinux2014_aarch64" in platforms
+    assert "--platform=manylinux2014_aarch64" in command
     assert "--only-binary=:all:" in command
-    assert command[command.index("--python-version") + 1] == PYTHON_VERSION == "3.14"
+    assert f"--python-version={PYTHON_VERSION}" in command
+    assert PYTHON_VERSION == "3.14"
+    # Exactly what the lock says: hashes checked, nothing resolved at build time
+    assert {"--require-hashes", "--no-deps"} <= set(command)
+    assert command[command.index("--requirement") + 1] == str(LOCK_FILE)
     assert command[command.index("--target") + 1] == str(tmp_path / "python")
+
+
+def _pins(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)(\[[^\]]+\])?==([^ ;\\]+)", line)
+        if match:
+            pins[match.group(1).lower().replace("_", "-")] = match.group(3)
+    return pins
+
+
+def test_the_lock_pins_every_direct_dependency_at_its_version_with_hashes() -> None:
+    direct = _pins((LOCK_FILE.parent / "requirements.txt").read_text())
+    locked_text = LOCK_FILE.read_text()
+    locked = _pins(locked_text)
+    # Given the direct pins, Then the lock has each at the same version (run `make lock`)
+    assert {name: locked.get(name) for name in direct} == direct
+    # And every locked distribution carries at least one sha256 hash
+    entries = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", locked_text.strip())
+    assert len(entries) == len(locked) > len(direct)
+    assert all("--hash=sha256:" in entry for entry in entries)
+
+
+def test_the_layers_asset_hash_covers_the_lock_and_the_runtime(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(LOCK_FILE.read_text())
+    before = layer_asset_hash(lock)
+    lock.write_text(LOCK_FILE.read_text() + "\n")
+    assert layer_asset_hash(lock) != before
+    lock.write_text(LOCK_FILE.read_text())
+    assert layer_asset_hash(lock) == before
+    # The Python version and platform are part of what is hashed
+    assert any(PYTHON_VERSION in option for option in PIP_OPTIONS)
+    assert any("aarch64" in option for option in PIP_OPTIONS)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from infra.constructs.monitoring import runbook_anchor
-from tests.infra.conftest import ENVS, ROOT, Synth
+from tests.infra.conftest import ROOT, Synth
 from tests.infra.test_stack import QUEUES as STACK_QUEUES
 from tests.infra.test_stack import settings
 
@@ -35,11 +33,6 @@ QUEUES = {
 WATCHED = ("StuckEvents", "EnrichmentBatchFailed", "EnrichmentBatchDuration")
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
-
-
-@pytest.fixture(params=ENVS)
-def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
-    return synths[request.param]
 
 
 def alarms(synth: Synth) -> dict[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import EnvironmentSettings, load_settings
-from tests.infra.conftest import ENVS, Synth, cdk_context
+from tests.infra.conftest import Synth, cdk_context
 
 FUNCTIONS = {
     "Ingest": "ingest",
@@ -37,11 +37,6 @@ LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "ERROR": "ERROR"
 
 def settings(env: str) -> EnvironmentSettings:
     return load_settings(cdk_context()["webhook-pipeline:environments"], env)
-
-
-@pytest.fixture(params=ENVS)
-def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
-    return synths[request.param]
 
 
 def test_every_resource_is_tagged_with_env_and_service(synth: Synth) -> None:
@@ -492,11 +487,16 @@ def test_the_payload_bucket_is_private_versioned_encrypted_logged_and_tls_only(
     _assert_tls_only(synth, "AWS::S3::BucketPolicy", "Bucket", "DataStores/PayloadBucket")
 
 
-def test_secrets_carry_the_configured_names(synth: Synth) -> None:
+def test_secrets_carry_the_configured_names_and_outlive_everything_but_a_failed_create(
+    synth: Synth,
+) -> None:
     config = settings(synth.env)
-    names = {
-        s["Properties"]["Name"] for s in synth.resources("AWS::SecretsManager::Secret").values()
-    }
+    secrets = synth.resources("AWS::SecretsManager::Secret").values()
+    # A failed first create removes them (its retry would meet "already exists"); an update or a
+    # delete keeps them (a fixed name stays taken for the deleted secret's recovery window).
+    assert {s["DeletionPolicy"] for s in secrets} == {"RetainExceptOnCreate"}
+    assert {s["UpdateReplacePolicy"] for s in secrets} == {"Retain"}
+    names = {s["Properties"]["Name"] for s in secrets}
     assert names == {
         config.secret_names.webhook_signing,
         config.secret_names.marketplace_api_token,
@@ -607,3 +607,20 @@ def test_errors_from_api_gateway_itself_use_the_envelope(synth: Synth) -> None:
             "error": {"code": "THROTTLED", "message": "Too Many Requests", "details": None},
             "request_id": "abc-123",
         }
+
+
+def test_only_prod_is_termination_protected(synth: Synth) -> None:
+    assert synth.termination_protection is (synth.env == "prod")
+
+
+def test_every_event_source_caps_its_pollers_at_the_functions_reservation(synth: Synth) -> None:
+    functions = synth.resources("AWS::Lambda::Function")
+    mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == len(QUEUES)
+    for mapping in mappings:
+        function = functions[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]
+        maximum = mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        reserved = function.get("ReservedConcurrentExecutions")
+        assert maximum >= 2
+        if reserved is not None:
+            assert maximum <= reserved, mapping["Properties"]["EventSourceArn"]

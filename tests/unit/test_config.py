@@ -107,7 +107,7 @@ def test_erp_lanes_must_poll_high_above_standard_above_low(
 
 def test_erp_lanes_need_a_concurrency_and_one_retry_budget() -> None:
     missing = _with("dev", {("queues", "erp_low", "max_concurrency"): None})
-    with pytest.raises(ConfigError, match="need max_concurrency"):
+    with pytest.raises(ConfigError, match=r"queues\.erp_low\.max_concurrency is required"):
         load_settings(missing, "dev")
     uneven = _with("dev", {("queues", "erp_low", "retry_delays_seconds"): [1, 2, 4]})
     with pytest.raises(ConfigError, match="share one retry schedule"):
@@ -173,3 +173,42 @@ def test_a_schedule_must_have_integer_waits_of_at_least_a_second() -> None:
         ConfigError, match=r"retry_delays_seconds\.0: Input should be greater than or equal to 1"
     ):
         load_settings(envs, "dev")
+
+
+@pytest.mark.parametrize("queue", ["download", "processing", "enrichment"])
+def test_every_event_source_caps_its_pollers(queue: str) -> None:
+    envs = _with("dev", {("queues", queue, "max_concurrency"): None})
+    with pytest.raises(ConfigError, match=rf"queues\.{queue}\.max_concurrency is required"):
+        load_settings(envs, "dev")
+
+
+@pytest.mark.parametrize(
+    ("queue", "worker"),
+    [("download", "download_worker"), ("processing", "processing_worker"),
+     ("enrichment", "enrichment_worker")],
+)  # fmt: skip
+def test_pollers_above_the_reserved_concurrency_are_refused(queue: str, worker: str) -> None:
+    reserved = getattr(load_settings(environments(), "prod").functions, worker).reserved_concurrency
+    envs = _with("prod", {("queues", queue, "max_concurrency"): reserved + 1})
+    with pytest.raises(
+        ConfigError,
+        match=rf"queues\.{queue}\.max_concurrency \({reserved + 1}\) is above "
+        rf"functions\.{worker}\.reserved_concurrency \({reserved}\)",
+    ):
+        load_settings(envs, "prod")
+    at_limit = _with("prod", {("queues", queue, "max_concurrency"): reserved})
+    assert getattr(load_settings(at_limit, "prod").queues, queue).max_concurrency == reserved
+
+
+def test_only_prod_is_termination_protected_and_every_env_names_its_deploy_repository() -> None:
+    protected = {n: load_settings(environments(), n).termination_protection for n in environments()}
+    assert protected == {"dev": False, "staging": False, "prod": True}
+    for name in environments():
+        identity = load_settings(environments(), name).deploy_identity
+        assert identity.github_repository == "webhook-pipeline/webhook-pipeline"
+
+
+def test_a_deploy_repository_must_be_owner_slash_name() -> None:
+    envs = _with("prod", {("deploy_identity", "github_repository"): "not a repo"})
+    with pytest.raises(ConfigError, match=r"deploy_identity\.github_repository"):
+        load_settings(envs, "prod")
