@@ -23,22 +23,9 @@ from typing import Any
 from local.peers import FaultRule, marketplace_order
 from local.runtime import LocalRuntime, RuntimeOptions
 from local.send import http_request, post, signed_headers
+from ops_cli.events import settled
 
 WAIT_SECONDS = 60
-
-
-def settled(event: dict[str, Any], now: datetime | None = None) -> bool:
-    """The event will not move on its own: PROCESSED, or DEAD_LETTERED with no final attempt
-    still running (a final attempt is marked DEAD_LETTERED until it succeeds or its invocation
-    ends: `dead_letter.attempt_ends_by`)."""
-    status = event.get("status")
-    if status == "PROCESSED":
-        return True
-    if status != "DEAD_LETTERED":
-        return False
-    ends_by = (event.get("dead_letter") or {}).get("attempt_ends_by")
-    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return ends_by is None or str(ends_by) < moment
 
 
 @dataclass

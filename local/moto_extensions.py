@@ -1,22 +1,32 @@
 """What this project needs from moto that moto does not implement yet.
 
-SQS message move tasks (`StartMessageMoveTask`, `ListMessageMoveTasks`: the native DLQ redrive)
-are added to moto's SQS responses, moving the dead-letter queue's visible messages at once and
-reporting a COMPLETED task. Applied by the tests and by the local runtime's moto server
-(`python -m local.moto_extensions -H 127.0.0.1 -p PORT`).
+- SQS message move tasks (`StartMessageMoveTask`, `ListMessageMoveTasks`: the native DLQ
+  redrive), moving the dead-letter queue's visible messages at once and reporting a COMPLETED
+  task.
+- Lambda's `GetAccountSettings` (what `ops preflight` checks reserved concurrency against): the
+  account's concurrency limit is moto's own `MOTO_LAMBDA_CONCURRENCY_QUOTA` (1000 when unset,
+  AWS's default), and what is unreserved is that minus every function's reservation.
+
+Applied by the tests and by the local runtime's moto server
+(`python -m local.moto_extensions -H 127.0.0.1 -p PORT`), before either starts mocking.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import time
 import uuid
 from typing import Any
 
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import ActionResult
 from moto.sqs.responses import SQSResponse
+
+DEFAULT_LAMBDA_CONCURRENCY = 1000
 
 _TASKS: dict[str, list[dict[str, Any]]] = {}
 
@@ -70,9 +80,32 @@ def _list_message_move_tasks(self: Any) -> ActionResult:
     return ActionResult({"Results": list(reversed(_TASKS.get(source_arn, [])))[:limit]})
 
 
+def _get_account_settings(self: Any) -> str:
+    limit = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", DEFAULT_LAMBDA_CONCURRENCY))
+    reserved = sum(
+        int(function.reserved_concurrency or 0) for function in self.backend.list_functions()
+    )
+    return json.dumps(
+        {
+            "AccountLimit": {
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - reserved,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "TotalCodeSize": 80530636800,
+            },
+            "AccountUsage": {"FunctionCount": len(self.backend.list_functions())},
+        }
+    )
+
+
 def apply() -> None:
     SQSResponse.start_message_move_task = _start_message_move_task  # type: ignore[attr-defined]
     SQSResponse.list_message_move_tasks = _list_message_move_tasks  # type: ignore[attr-defined]
+    LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]
+    lambda_urls.url_paths.setdefault(
+        r"{0}/(?P<api_version>[^/]+)/account-settings/?$", LambdaResponse.dispatch
+    )
 
 
 if __name__ == "__main__":

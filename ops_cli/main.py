@@ -1,4 +1,5 @@
-"""ops: look events up, list them, redrive dead letters, replay events, see what is firing.
+"""ops: look events up, list them, redrive dead letters, replay events, see what is firing,
+smoke-test an env end to end, and check that a deploy can succeed before it starts.
 
 Talk to a deployed environment with --env NAME (names from the stack's outputs, requests signed
 with your AWS credentials) or to the local runtime with --local.
@@ -7,11 +8,16 @@ with your AWS credentials) or to the local runtime with --local.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infra.config import ENVIRONMENTS_CONTEXT_KEY, ConfigError, EnvironmentSettings, load_settings
+from ops_cli import preflight as checks
+from ops_cli import smoke as smoke_test
+from ops_cli.account import Boto3AccountReader
 from ops_cli.render import as_json, pairs, table
 from ops_cli.target import (
     DEFAULT_STATE_FILE,
@@ -25,8 +31,27 @@ from ops_cli.target import (
 Command = Callable[[Target, argparse.Namespace], tuple[Any, str]]
 
 
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
 class CommandError(Exception):
     pass
+
+
+class RefusedError(Exception):
+    """The command ran and its answer is no: the report is printed and `ops` exits 1."""
+
+    def __init__(self, data: Any, text: str) -> None:
+        super().__init__(text)
+        self.data, self.text = data, text
+
+
+def env_settings(env: str, cdk_json: Path = CDK_JSON) -> EnvironmentSettings:
+    try:
+        environments = json.loads(cdk_json.read_text())["context"][ENVIRONMENTS_CONTEXT_KEY]
+        return load_settings(environments, env)
+    except (OSError, KeyError, ValueError, ConfigError) as exc:
+        raise CommandError(f"cannot read the {env} settings from {cdk_json}: {exc}") from exc
 
 
 def _data(answer: ApiAnswer) -> Any:
@@ -138,6 +163,29 @@ def dlq_status(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
     return progress, text
 
 
+def smoke(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
+    report = smoke_test.Smoke(
+        target, target.smoke_credentials(), timeout_seconds=args.timeout
+    ).run()
+    data, text = smoke_test.as_json(report), smoke_test.render(target, report)
+    if not report.ok:
+        raise RefusedError(data, text)
+    return data, text
+
+
+def preflight(args: argparse.Namespace) -> tuple[Any, str]:
+    """Needs no stack (a first deploy has none): the config and the account, nothing else."""
+    if args.local:
+        raise CommandError("preflight checks a deploy to AWS: use --env NAME")
+    settings = env_settings(args.env, args.cdk_json)
+    assembly = args.assembly or Path("cdk.out") / settings.name
+    problems, notes = checks.preflight(settings, Boto3AccountReader(), assembly)
+    data, text = checks.as_json(problems, notes), checks.render(settings, problems, notes)
+    if problems:
+        raise RefusedError(data, text)
+    return data, text
+
+
 def alarms(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
     firing = target.firing_alarms()
     if firing is None:
@@ -166,6 +214,20 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="health, events by status, queue and DLQ depths"
     ).set_defaults(run=status)
     commands.add_parser("alarms", help="alarms that are firing").set_defaults(run=alarms)
+    smoking = commands.add_parser(
+        "smoke", help="health, then a signed ping through every pipeline; names where it stopped"
+    )
+    smoking.add_argument("--timeout", type=float, default=90, help="seconds to wait for the pings")
+    smoking.set_defaults(run=smoke)
+    checking = commands.add_parser(
+        "preflight",
+        help="refuse a deploy that cannot succeed (config, account, secrets, bootstrap)",
+    )
+    checking.add_argument(
+        "--assembly", type=Path, help="the synthesized cloud assembly (default cdk.out/ENV)"
+    )
+    checking.add_argument("--cdk-json", type=Path, default=CDK_JSON, help=argparse.SUPPRESS)
+    checking.set_defaults(local_command=preflight)
 
     events = commands.add_parser("events", help="look events up, list them, replay them")
     event_commands = events.add_subparsers(dest="events_command", required=True)
@@ -199,16 +261,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _target(args: argparse.Namespace) -> Target:
+    if args.local:
+        return LocalTarget(args.state_file)
+    return DeployedTarget(args.env, secret_names=env_settings(args.env).secret_names)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    code = 0
     try:
-        target: Target = LocalTarget(args.state_file) if args.local else DeployedTarget(args.env)
-        data, text = args.run(target, args)
+        if getattr(args, "local_command", None):
+            data, text = args.local_command(args)
+        else:
+            data, text = args.run(_target(args), args)
+    except RefusedError as refused:
+        data, text, code = refused.data, refused.text, 1
     except (TargetError, CommandError) as exc:
         print(f"ops: {exc}", file=sys.stderr)
         return 1
     print(as_json(data) if args.json else text)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

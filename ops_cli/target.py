@@ -15,11 +15,19 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from infra.config import SecretNames
+
 DEFAULT_STATE_FILE = Path(".local/runtime.json")
 
 
 class TargetError(Exception):
     """The environment cannot be reached or described."""
+
+
+@dataclass(frozen=True)
+class SmokeCredentials:
+    signing_secret: str  # `whsec_...`: the newest of the order webhook's signing secrets
+    erp_key: str  # the newest X-Webhook-Key
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,26 @@ class Target:
     api_url: str
     label: str
 
-    def request(self, method: str, path: str, params: dict[str, str] | None = None) -> ApiAnswer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+    ) -> ApiAnswer:
+        """One API call. `signed=False` for the public webhook routes, which authenticate the
+        sender by its own signature or key, not by IAM."""
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         url = f"{self.api_url.rstrip('/')}/{path.lstrip('/')}{query}"
-        headers = self._headers(method, url)
-        request = urllib.request.Request(url, method=method, headers=headers)  # noqa: S310
+        sent = {"Accept": "application/json", **(headers or {})}
+        if signed:
+            sent = self._sign(method, url, sent, body)
+        request = urllib.request.Request(  # noqa: S310 - the env's own API URL
+            url, data=body, method=method, headers=sent
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 return ApiAnswer(int(response.status), json.loads(response.read() or b"{}"))
@@ -55,8 +78,18 @@ class Target:
         except urllib.error.URLError as error:
             raise TargetError(f"{self.label}: cannot reach {url}: {error.reason}") from error
 
-    def _headers(self, method: str, url: str) -> dict[str, str]:  # noqa: ARG002 - signers use them
-        return {"Accept": "application/json"}
+    def _sign(
+        self,
+        method: str,  # noqa: ARG002 - signers use them
+        url: str,  # noqa: ARG002
+        headers: dict[str, str],
+        body: bytes | None,  # noqa: ARG002
+    ) -> dict[str, str]:
+        return headers
+
+    def smoke_credentials(self) -> SmokeCredentials:
+        """The newest order signing secret and ERP key, as the smoke test signs with them."""
+        raise TargetError(f"{self.label} has no webhook credentials to sign a ping with")
 
     def firing_alarms(self) -> list[dict[str, Any]] | None:
         """Alarms in ALARM state, or None where there are no alarms (locally)."""
@@ -70,11 +103,21 @@ class LocalTarget(Target):
         state = json.loads(state_file.read_text())
         self.api_url = state["api_url"]
         self.label = f"local ({state['stack']})"
+        self._state = state
+
+    def smoke_credentials(self) -> SmokeCredentials:
+        return SmokeCredentials(
+            signing_secret=self._state["signing_secrets"][0],
+            erp_key=self._state["erp_webhook_keys"][0],
+        )
 
 
 class DeployedTarget(Target):
-    def __init__(self, env: str, session: Any | None = None) -> None:
+    def __init__(
+        self, env: str, session: Any | None = None, secret_names: SecretNames | None = None
+    ) -> None:
         self._session = session or boto3.session.Session()
+        self._secret_names = secret_names
         self.stack = f"WebhookPipeline-{env}"
         self.label = self.stack
         try:
@@ -87,8 +130,25 @@ class DeployedTarget(Target):
         self.api_url = outputs["ApiUrl"]
         self._region = self._session.region_name or "us-east-1"
 
-    def _headers(self, method: str, url: str) -> dict[str, str]:
-        request = AWSRequest(method=method, url=url, headers={"Accept": "application/json"})
+    def smoke_credentials(self) -> SmokeCredentials:
+        if self._secret_names is None:
+            raise TargetError("the env's secret names are unknown (cdk.json)")
+        secrets = self._session.client("secretsmanager")
+        try:
+            signing = secrets.get_secret_value(SecretId=self._secret_names.webhook_signing)
+            keys = secrets.get_secret_value(SecretId=self._secret_names.erp_webhook_keys)
+        except Exception as exc:
+            raise TargetError(f"cannot read the webhook secrets to sign a ping: {exc}") from exc
+        newest = str(signing["SecretString"]).split()[0]
+        return SmokeCredentials(
+            signing_secret=newest if newest.startswith("whsec_") else f"whsec_{newest}",
+            erp_key=str(keys["SecretString"]).split()[0],
+        )
+
+    def _sign(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, str]:
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
         credentials = self._session.get_credentials()
         if credentials is None:
             raise TargetError("no AWS credentials to sign the request with")

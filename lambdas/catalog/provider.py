@@ -64,6 +64,16 @@ def to_enriched(raw: Any) -> EnrichedFields:
         raise InvalidProviderDataError(f"invalid provider data: {exc}") from exc
 
 
+PING_PROVIDER = "ping"
+
+
+class PingProvider:
+    """Stands in for the provider in a ping enrichment: every stage runs, no partner is called."""
+
+    def lookup(self, identifier_type: str, value: str) -> EnrichedFields:
+        return EnrichedFields(title=f"ping {identifier_type} {value}")
+
+
 @dataclass(frozen=True)
 class ProviderClient:
     http: HttpClient

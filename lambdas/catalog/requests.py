@@ -35,7 +35,8 @@ class EnrichmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     user_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@:\-]+$")
-    provider: Literal["keepa"]
+    # `ping`: ours, a synthetic enrichment (`ops smoke`) answered without calling a provider.
+    provider: Literal["keepa", "ping"]
     batch_size: int | None = Field(default=None, ge=MIN_BATCH_SIZE, le=MAX_BATCH_SIZE)
     products: list[Product] = Field(min_length=1, max_length=MAX_PRODUCTS)
 

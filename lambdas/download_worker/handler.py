@@ -12,6 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from orders.clients import MarketplaceClient
 from orders.messages import PIPELINE, DownloadRequested, ProcessingRequested
 from orders.payload_store import PayloadStore, payload_key
+from orders.ping import ping_document
+from orders.webhook import OrderEventType
 from shared import aws_clients
 from shared.batch import Attempt, trace_attributes
 from shared.errors import NonRetryableError
@@ -79,7 +81,12 @@ def downloaded(event: dict[str, Any]) -> bool:
 def download(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one way for every stage
     deps = _deps()
     message = parse_message(DownloadRequested, record)
-    raw = deps.marketplace.fetch_order(message.order_id)
+    ping = message.event_type is OrderEventType.PING
+    # A ping stores a document of its own: S3, the queue and the status table are exercised,
+    # the marketplace is not called.
+    raw = (
+        ping_document(message.event_id) if ping else deps.marketplace.fetch_order(message.order_id)
+    )
     try:
         document = json.loads(raw)
     except ValueError as exc:
@@ -92,6 +99,7 @@ def download(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one
         event_id=message.event_id,
         order_id=message.order_id,
         correlation_id=message.correlation_id,
+        ping=ping,
         s3_key=stored.key,
         s3_version_id=stored.version_id,
         sha256=stored.sha256,
@@ -111,7 +119,8 @@ def download(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one
             "sha256": stored.sha256,
         },
     )
-    count("OrderDownloaded")
+    if not ping:
+        count("OrderDownloaded")
     logger.info("order downloaded", extra={"s3_key": stored.key, "bytes": len(raw)})
 
 

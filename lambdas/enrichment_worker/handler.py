@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from catalog.enrich import enrich_batch
 from catalog.messages import EnrichmentBatchRequested
-from catalog.provider import EnrichedFields, ProviderClient
+from catalog.provider import PING_PROVIDER, EnrichedFields, PingProvider, ProviderClient
 from catalog.requests import Product
 from catalog.status import BatchStatus, EnrichmentStatus, batch_outcome, final_status
 from catalog.store import EnrichmentStore, ProductStore
@@ -33,6 +33,7 @@ from shared.worker import StageRuntime, WorkerSettings, parse_message, stage_run
 
 PIPELINE = "catalog_enrichment"
 STAGE = "enrich"
+_PING = PingProvider()
 
 
 class EnrichmentWorkerSettings(WorkerSettings):
@@ -95,9 +96,10 @@ def enrich(sqs_record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - o
     started = time.monotonic()
     done = deps.products.done(catalog_id, tracking_id, (p.product_id for p in message.products))
     todo = [p for p in message.products if p.product_id not in done]
+    provider = _PING if message.provider == PING_PROVIDER else deps.provider
 
     def lookup_and_store(product: Product) -> EnrichedFields:
-        fields = deps.provider.lookup(*product.identifier)
+        fields = provider.lookup(*product.identifier)
         deps.products.put(
             catalog_id,
             product.product_id,

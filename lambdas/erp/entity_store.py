@@ -18,6 +18,7 @@ from shared.event_store import stored, utc_now
 class Outcome(StrEnum):
     SYNCED = "synced"
     STALE_IGNORED = "stale_ignored"
+    PING = "ping"  # a synthetic event: nothing was written
 
 
 class EntityStore:

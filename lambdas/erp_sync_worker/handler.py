@@ -81,6 +81,14 @@ def sync(record: SQSRecord, attempt: Attempt) -> None:
             stage=STAGE,
             detail=f"attempt {attempt.number} of {attempt.of} from the {lane} lane",
         )
+    if message.event_type is ErpEventType.PING:
+        events.transition(
+            message.event_id,
+            EventStatus.PROCESSED,
+            attributes={"outcome": Outcome.PING.value, "synced_from_lane": lane},
+        )
+        logger.info("ping processed; the entity store was not written")
+        return
     try:
         outcome = deps.entities.apply(
             entity_type=message.entity_type.value,

@@ -26,6 +26,7 @@ class DownloadRequested(_Message):
 class ProcessingRequested(_Message):
     """Download worker → processing worker: where the raw order is and what it must hash to."""
 
+    ping: bool = False  # the payload is a ping's, not an order: nothing to post
     s3_key: str
     s3_version_id: str | None = None
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

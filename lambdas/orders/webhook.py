@@ -12,6 +12,9 @@ class OrderEventType(StrEnum):
     UPDATED = "order.updated"
     READY_FOR_DOWNLOAD = "order.ready_for_download"
     CANCELLED = "order.cancelled"
+    # Ours, not the marketplace's: a signed synthetic event (`ops smoke`) that every stage
+    # passes on without calling the marketplace or the internal API.
+    PING = "ping"
 
 
 ORDER_ID_PATTERN = r"^QO-\d{3,}$"  # "QO-" and digits, at least 6 characters in all

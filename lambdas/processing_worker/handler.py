@@ -14,6 +14,7 @@ from orders.jurisdictions import UnknownJurisdictionError
 from orders.marketplace import MarketplaceOrder
 from orders.messages import PIPELINE, ProcessingRequested
 from orders.payload_store import PayloadStore
+from orders.ping import PING_OUTCOME, is_ping_document
 from orders.transform import OrderTransformError, to_internal_order
 from shared.batch import Attempt
 from shared.errors import NonRetryableError
@@ -72,6 +73,14 @@ def process(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one 
     deps = _deps()
     message = parse_message(ProcessingRequested, record)
     raw = deps.payloads.get_verified(message.s3_key, message.s3_version_id, message.sha256)
+    if message.ping:
+        if not is_ping_document(raw, message.event_id):
+            raise NonRetryableError("the ping's stored document is not the ping it sent")
+        deps.stage.events.transition(
+            message.event_id, EventStatus.PROCESSED, attributes={"outcome": PING_OUTCOME}
+        )
+        logger.info("ping processed; the internal API was not called")
+        return
     try:
         order = MarketplaceOrder.model_validate_json(raw)
     except ValidationError as exc:

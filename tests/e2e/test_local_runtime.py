@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.demo import settled
 from local.send import http_request, post, signed_headers
+from ops_cli.events import settled
 from tests.support.signing import order_webhook_body
 
 TERMINAL = frozenset({"PROCESSED", "DEAD_LETTERED"})
