@@ -100,3 +100,20 @@ def test_errors_and_alarms_are_reported_plainly(
     code, out = run(runtime, capsys, "alarms")
     assert code == 0
     assert "not emulated by the local runtime" in out
+
+
+def test_the_smoke_test_passes_every_pipeline_on_the_local_runtime(
+    runtime: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(runtime, capsys, "--json", "smoke", "--timeout", "60")
+
+    report = json.loads(out)
+    assert code == 0, out
+    assert [(c["name"], c["ok"]) for c in report["checks"]] == [
+        ("health", True), ("orders ping", True), ("ERP ping (high lane)", True),
+        ("ERP ping (standard lane)", True), ("ERP ping (low lane)", True), ("catalog ping", True),
+    ]  # fmt: skip
+    # Each ping is an event operators can look up: PROCESSED, outcome ping
+    order = report["checks"][1]["reference"]
+    code, shown = run(runtime, capsys, "--json", "events", "show", order)
+    assert (json.loads(shown)["status"], json.loads(shown)["outcome"]) == ("PROCESSED", "ping")
