@@ -47,7 +47,7 @@ send: install ## Sign FILE with Standard Webhooks and POST it: make send FILE=x.
 lint: install ## ruff lint and format check; actionlint on the GitHub workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/actionlint
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 
 format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -74,7 +74,8 @@ synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn
 	  $(CDK) synth $(CDK_FLAGS) --quiet --context env=$$env --output cdk.out/$$env || exit 1; \
 	  echo "== cfn-lint $$env"; \
 	  $(VENV)/bin/cfn-lint --non-zero-exit-code error --format parseable \
-	    cdk.out/$$env/WebhookPipeline-$$env.template.json || exit 1; \
+	    cdk.out/$$env/WebhookPipeline-$$env.template.json \
+	    cdk.out/$$env/WebhookPipeline-$$env-DeployIdentity.template.json || exit 1; \
 	done
 
 # The layer installs exactly this lock (hashes, every transitive dependency) for the Lambda runtime:
@@ -93,9 +94,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed ## checkov on the synthesized templates (run make synth first); skips in .checkov.yaml
 	@for env in $(SYNTH_ENVS); do \
-	  echo "== checkov $$env"; \
-	  $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml \
-	    --file cdk.out/$$env/WebhookPipeline-$$env.template.json || exit 1; \
+	  for stack in WebhookPipeline-$$env WebhookPipeline-$$env-DeployIdentity; do \
+	    echo "== checkov $$stack"; \
+	    $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml \
+	      --file cdk.out/$$env/$$stack.template.json || exit 1; \
+	  done; \
 	done
 
 require-env:

@@ -264,7 +264,9 @@ def _parser() -> argparse.ArgumentParser:
 def _target(args: argparse.Namespace) -> Target:
     if args.local:
         return LocalTarget(args.state_file)
-    return DeployedTarget(args.env, secret_names=env_settings(args.env).secret_names)
+    if args.run is smoke:  # it signs pings with the env's secrets, named in its config
+        return DeployedTarget(args.env, secret_names=env_settings(args.env).secret_names)
+    return DeployedTarget(args.env)
 
 
 def main(argv: list[str] | None = None) -> int:
