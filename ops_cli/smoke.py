@@ -160,19 +160,15 @@ class Smoke:
             if answer.status != 409 or self._clock() - started > self._timeout:
                 break
             self._sleep(self._poll)
-        if answer.status != 202:
-            check.detail = f"HTTP {answer.status}: {_error(answer)}"
-            return check
-        check.ok = True
-        check.reference = str((answer.body.get("data") or {}).get("tracking_id"))
-        return check
+        return self._accepted(check, answer, "tracking_id")
 
-    def _accepted(self, check: Check, answer: ApiAnswer) -> Check:
+    def _accepted(self, check: Check, answer: ApiAnswer, reference: str = "event_id") -> Check:
+        """Accepted (202): the check goes on with the id the API answered with."""
         if answer.status != 202:
             check.detail = f"not accepted: HTTP {answer.status}: {_error(answer)}"
             return check
         check.ok = True
-        check.reference = str((answer.body.get("data") or {}).get("event_id"))
+        check.reference = str((answer.body.get("data") or {}).get(reference))
         return check
 
     # -- following them ---------------------------------------------------------------------------
