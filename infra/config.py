@@ -143,10 +143,21 @@ class QueueConsumerSettings(_Strict):
         return sum(attempt + self.longest_wait_seconds(d, consumer_timeout) for d in counted)
 
 
+# API Gateway takes bodies up to 10 MB, but a Lambda proxy integration is a synchronous invoke,
+# whose request payload (the whole proxy event: body, headers, context) is capped at 6 MB.
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+PROXY_EVENT_HEADROOM_BYTES = 64 * 1024  # headers, multi-value headers, request context
+
+
 class ApiSettings(_Strict):
     throttling_rate_limit: float = Field(gt=0)
     throttling_burst_limit: int = Field(ge=1)
-    max_request_body_bytes: int = Field(ge=1024, le=10 * 1024 * 1024)
+    max_request_body_bytes: int = Field(
+        ge=1024,
+        le=LAMBDA_SYNC_PAYLOAD_BYTES - PROXY_EVENT_HEADROOM_BYTES,
+        description="larger bodies get 413; at most Lambda's 6 MB synchronous payload less "
+        "the proxy event's headers and context",
+    )
 
 
 class HttpClientSettings(_Strict):
@@ -228,6 +239,14 @@ class StuckEventSettings(_Strict):
     stuck_after_minutes: int = Field(ge=5, le=10080)
 
 
+class EventTimeWindow(_Strict):
+    """How far from now a webhook's own event time may be. One sender's wrong clock must not
+    poison ordering: an ERP update dated 9999 would make every later real one look stale."""
+
+    max_future_seconds: int = Field(ge=0, le=86_400)
+    max_age_days: int = Field(ge=1, le=3650)
+
+
 class ErpSettings(_Strict):
     """ERP entity sync. A delivery without `occurred_at` that repeats the entity's latest one
     (same event type and data) within the window is a re-delivery; with `occurred_at` the
@@ -278,6 +297,7 @@ class EnvironmentSettings(_Strict):
     internal_api_base_url: HttpUrl
     secret_names: SecretNames
     stuck_events: StuckEventSettings
+    event_time_window: EventTimeWindow
     erp: ErpSettings
     enrichment: EnrichmentSettings
     deploy_identity: DeployIdentitySettings
