@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.peers import FaultRule, marketplace_order
@@ -116,7 +116,11 @@ def _erp(route: str, key: str, occurred_at: str, **data: Any) -> tuple[bytes, di
 
 
 def _erp_cases(key: str) -> list[Case]:
-    noon, later, earlier = "2026-11-20T12:00:00Z", "2026-11-20T13:00:00Z", "2026-11-20T11:00:00Z"
+    # Event times of yesterday, an hour apart: inside the env's plausible window, in order.
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+    noon, later, earlier, renamed_at, back_at = (
+        (base + timedelta(hours=h)).isoformat().replace("+00:00", "Z") for h in (0, 1, -1, 2, 3)
+    )
     cases = []
     for route in _ERP_DATA:
         body, headers, path = _erp(route, key, noon)
@@ -124,8 +128,8 @@ def _erp_cases(key: str) -> list[Case]:
     invoice, invoice_headers, invoice_path = _erp("invoices", key, noon)
     changed = _erp("customers", key, later, contact_name="Acme Corporation")
     older = _erp("products", key, earlier, name="Old widget")
-    renamed = _erp("products", key, "2026-11-20T14:00:00Z", name="Widget Pro")
-    renamed_back = _erp("products", key, "2026-11-20T15:00:00Z")  # the noon data again
+    renamed = _erp("products", key, renamed_at, name="Widget Pro")
+    renamed_back = _erp("products", key, back_at)  # the noon data again
     wrong_key = _erp("bills", "not-the-key", noon)
     invalid_body = json.dumps(
         {"event_type": "create", "entity_type": "invoice", "entity_id": "inv-2", "data": {}}

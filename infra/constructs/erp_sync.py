@@ -49,6 +49,7 @@ class ErpSync(Construct):
                 ),
                 "WEBHOOK_KEYS_SECRET_NAME": env.secret_names.erp_webhook_keys,
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
+                "EVENT_TIME_WINDOW": env.event_time_window.model_dump_json(),
                 "DEDUPE_WINDOW_SECONDS": str(env.erp.dedupe_window_seconds),
             },
         )

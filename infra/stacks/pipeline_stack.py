@@ -68,6 +68,7 @@ class WebhookPipelineStack(Stack):
                 "DOWNLOAD_QUEUE_URL": download_queue.queue.queue_url,
                 "WEBHOOK_SECRET_NAME": env.secret_names.webhook_signing,
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
+                "EVENT_TIME_WINDOW": env.event_time_window.model_dump_json(),
             },
         )
         grants.intake(stores.events_table, stores.idempotency_table, ingest.role)

@@ -18,8 +18,8 @@ class Product(BaseModel):
 
     product_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")
     asin: str | None = Field(default=None, pattern=r"^[A-Z0-9]{10}$")
-    upc: str | None = Field(default=None, pattern=r"^\d{12}$")
-    ean: str | None = Field(default=None, pattern=r"^\d{13}$")
+    upc: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    ean: str | None = Field(default=None, pattern=r"^[0-9]{13}$")
 
     @property
     def identifier(self) -> tuple[str, str]:

@@ -35,7 +35,7 @@ from shared.observability import logger
 from shared.settings import FunctionSettings, get_settings
 from shared.webhook_requests import WebhookRequests
 
-app = create_resolver()
+app = create_resolver(rejected_metric="EnrichmentRequestRejected")
 requests = WebhookRequests(rejected_metric="EnrichmentRequestRejected")
 _ID = re.compile(r"^[A-Za-z0-9._@:\-]{1,128}$")
 MAX_DETAILS = 200

@@ -6,7 +6,6 @@ operator reading the REJECTED inbox record) can fix everything in one go.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +16,8 @@ from pydantic import (
     Field,
     ValidationError,
 )
+
+from shared.fields import AsciiDecimal, AsciiId
 
 PIPELINE = "erp_entity_sync"
 SOURCE = "zoho"
@@ -59,47 +60,44 @@ class _EntityData(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
 
-_Id = Field(min_length=1, max_length=128)
-
-
 class ProductData(_EntityData):
-    item_id: str = _Id
+    item_id: AsciiId
     name: str = Field(min_length=1)
 
 
 class CustomerData(_EntityData):
-    contact_id: str = _Id
+    contact_id: AsciiId
     contact_name: str = Field(min_length=1)
 
 
 class InvoiceData(_EntityData):
-    invoice_id: str = _Id
-    customer_id: str = _Id
-    total: Decimal
+    invoice_id: AsciiId
+    customer_id: AsciiId
+    total: AsciiDecimal
 
 
 class BillData(_EntityData):
-    bill_id: str = _Id
-    vendor_id: str = _Id
-    total: Decimal
+    bill_id: AsciiId
+    vendor_id: AsciiId
+    total: AsciiDecimal
 
 
 class CreditNoteData(_EntityData):
-    creditnote_id: str = _Id
-    customer_id: str = _Id
-    total: Decimal
+    creditnote_id: AsciiId
+    customer_id: AsciiId
+    total: AsciiDecimal
 
 
 class StockData(_EntityData):
-    item_id: str = _Id
-    warehouse_id: str = _Id
-    quantity: Decimal
+    item_id: AsciiId
+    warehouse_id: AsciiId
+    quantity: AsciiDecimal
 
 
 class PriceData(_EntityData):
-    pricebook_id: str = _Id
-    item_id: str = _Id
-    rate: Decimal = Field(ge=0)
+    pricebook_id: AsciiId
+    item_id: AsciiId
+    rate: AsciiDecimal = Field(ge=0)
 
 
 DATA_MODELS: dict[EntityType, type[_EntityData]] = {
@@ -118,7 +116,7 @@ class ErpWebhook(BaseModel):
 
     event_type: ErpEventType
     entity_type: EntityType
-    entity_id: str = Field(min_length=1, max_length=128)
+    entity_id: AsciiId
     data: dict[str, Any]
     occurred_at: AwareDatetime | None = None
 

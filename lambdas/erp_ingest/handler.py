@@ -30,6 +30,7 @@ from shared.api import (
     success,
 )
 from shared.event_store import EventStore, stored
+from shared.event_time import implausible
 from shared.intake import IntakeSettings, KeyReusedError, Submission, submit, unavailable
 from shared.metrics import count
 from shared.observability import logger, tracer
@@ -38,7 +39,7 @@ from shared.settings import get_settings
 from shared.signatures import SignatureError, verify_api_key
 from shared.webhook_requests import WebhookRequests
 
-app = create_resolver()
+app = create_resolver(rejected_metric="ErpEventRejected")
 requests = WebhookRequests(rejected_metric="ErpEventRejected")
 KEY_HEADER = "X-Webhook-Key"
 # Kept with the inbox record; never the key.
@@ -91,10 +92,16 @@ def receive_entity_webhook(entity: str) -> Response[str]:
         "route_entity": route_entity.value,
     }
     webhook, problems = validate_webhook(route_entity, document)
+    reason = "validation"
+    if webhook is not None and webhook.occurred_at is not None:
+        window = settings.event_time_window
+        if problem := implausible(webhook.occurred_at, now=received_at, window=window):
+            webhook, problems = None, [FieldError(field="occurred_at", message=problem)]
+            reason = "implausible_time"
     if webhook is None:
         _keep_rejected(settings, document, problems, capture, correlation_id)
         raise requests.reject(
-            "validation",
+            reason,
             ApiError(
                 HTTPStatus.BAD_REQUEST,
                 ErrorCode.VALIDATION_ERROR,

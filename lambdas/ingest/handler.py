@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
@@ -20,6 +21,7 @@ from shared.api import (
     create_resolver,
     success,
 )
+from shared.event_time import implausible
 from shared.intake import KeyReusedError, submit, unavailable
 from shared.metrics import count
 from shared.observability import logger, tracer
@@ -28,7 +30,7 @@ from shared.settings import get_settings
 from shared.signatures import SignatureError, parse_secrets, verify_signature
 from shared.webhook_requests import WebhookRequests
 
-app = create_resolver()
+app = create_resolver(rejected_metric="WebhookRejected")
 requests = WebhookRequests(rejected_metric="WebhookRejected")
 
 
@@ -69,6 +71,19 @@ def receive_order_webhook() -> Response[str]:
                 details=_validation_details(exc),
             ),
         ) from exc
+
+    if problem := implausible(
+        order.timestamp, now=datetime.now(UTC), window=settings.event_time_window
+    ):
+        raise requests.reject(
+            "implausible_time",
+            ApiError(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.VALIDATION_ERROR,
+                "the webhook body is invalid",
+                details=[{"field": "timestamp", "message": problem}],
+            ),
+        )
 
     webhook_id = verified.message_id
     correlation_id = correlation_id_of(event)

@@ -17,7 +17,7 @@ class OrderEventType(StrEnum):
     PING = "ping"
 
 
-ORDER_ID_PATTERN = r"^QO-\d{3,}$"  # "QO-" and digits, at least 6 characters in all
+ORDER_ID_PATTERN = r"^QO-[0-9]{3,}$"  # "QO-" and ASCII digits, at least 6 characters in all
 
 
 class OrderWebhook(BaseModel):

@@ -16,19 +16,25 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.metrics import count
 from shared.observability import logger, metrics, tracer
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# RFC 9110 field values: visible ASCII, spaces and tabs. Anything else is refused before a
+# handler sees it (and before it could reach a log line, a signature base string or a reply).
+_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
 
 
 class ErrorCode(StrEnum):
     AUTH_ERROR = "AUTH_ERROR"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     INVALID_JSON = "INVALID_JSON"
+    INVALID_HEADER = "INVALID_HEADER"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     NOT_FOUND = "NOT_FOUND"
@@ -98,9 +104,28 @@ def _envelope(
     )
 
 
-def create_resolver() -> APIGatewayRestResolver:
-    """A REST resolver whose every error, expected or not, leaves in the envelope."""
+def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolver:
+    """A REST resolver whose every error, expected or not, leaves in the envelope. Requests
+    with non-ASCII header values are refused (400 INVALID_HEADER), counted under
+    `rejected_metric` with reason `invalid_header` when one is given."""
     app = APIGatewayRestResolver()
+
+    def _ascii_headers(
+        app: APIGatewayRestResolver, next_middleware: NextMiddleware
+    ) -> Response[str]:
+        for name, value in (app.current_event.headers or {}).items():
+            if not (_FIELD_VALUE.match(name or "") and _FIELD_VALUE.match(value or "")):
+                if rejected_metric:
+                    count(rejected_metric, reason="invalid_header")
+                raise ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    ErrorCode.INVALID_HEADER,
+                    f"header {name.encode('ascii', 'backslashreplace').decode()!r} is not "
+                    "printable ASCII",
+                )
+        return next_middleware(app)
+
+    app.use(middlewares=[_ascii_headers])
 
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def _api_error(error: ApiError) -> Response[str]:

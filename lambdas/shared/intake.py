@@ -35,6 +35,7 @@ from shared import aws_clients
 from shared.api import ApiError, ErrorCode
 from shared.batch import trace_attributes
 from shared.event_store import EventStatus, EventStore
+from shared.event_time import EventTimeWindow
 from shared.observability import logger
 from shared.settings import FunctionSettings, get_settings
 
@@ -45,6 +46,8 @@ _EVENT_ID_NAMESPACE = uuid.UUID("5d0c3f57-6f0a-4a53-9d37-1f1b8c1d0e42")
 class IntakeSettings(FunctionSettings):
     idempotency_table_name: str
     event_ttl_days: int = 365
+    # How far from now a webhook's own event time may be (`EVENT_TIME_WINDOW`, from config).
+    event_time_window: EventTimeWindow = EventTimeWindow()
 
 
 class Submission(BaseModel):

@@ -1,18 +1,19 @@
 """The request checks every webhook ingest makes, in the order each one chooses: read the raw
-body, bound its size, require JSON, parse it. Each refusal is counted under the pipeline's
-rejection metric with its reason and logged (never with the body or credentials)."""
+body, bound its size, require JSON, parse it strictly (`shared.strict_json`: no NaN, bounded
+depth and numbers, no repeated keys). Each refusal is counted under the pipeline's rejection
+metric with its reason and logged (never with the body or credentials)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from shared import strict_json
 from shared.api import ApiError, ErrorCode, header
 from shared.metrics import count
 from shared.observability import logger
@@ -69,9 +70,9 @@ class WebhookRequests:
                 ),
             )
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return strict_json.loads(body)
+        except strict_json.StrictJsonError as exc:
+            reason = "malformed_json" if exc.reason == "not_json" else exc.reason
             raise self.reject(
-                "malformed_json",
-                ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, "body is not valid JSON"),
+                reason, ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, exc.message)
             ) from exc

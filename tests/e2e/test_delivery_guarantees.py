@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from tests.e2e.test_ops_cli import run
 from tests.support.signing import order_webhook_body, signed_headers
 
 PROCESSED = frozenset({"PROCESSED"})
+# Event times inside the env's plausible window, a minute apart per step.
+_HOUR_AGO = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 # The dev processing schedule waits 1, 2, 5, 10, 20, 40, 60 s (+ up to 20 %) between attempts.
 OUTAGE_SECONDS = 60
 RECOVERY_SECONDS = 150
@@ -52,7 +55,7 @@ def _step(entity: str, entity_id: str, kind: str, data: dict[str, Any], minute: 
         "entity_type": entity,
         "entity_id": entity_id,
         "data": data,
-        "occurred_at": f"2026-11-21T09:{minute:02d}:00Z",
+        "occurred_at": (_HOUR_AGO + timedelta(minutes=minute)).isoformat(),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(
             "entity_type": entity_type,
             "entity_id": f"e2e-{entity_type}",
             "data": data,
-            "occurred_at": "2026-11-20T10:00:00Z",
+            "occurred_at": datetime.now(UTC).isoformat(),
         }
         status, answer = send(runtime, route, document, key)
         assert status == 202, answer

@@ -170,6 +170,9 @@ def function_environment(
             }
         ),
         "MAX_BODY_BYTES": "8192",
+        # Wide, so that the fixed event times of the tests' documents stay plausible for years;
+        # the window itself is tested with times relative to now.
+        "EVENT_TIME_WINDOW": json.dumps({"max_future_seconds": 300, "max_age_days": 3650}),
         "HTTP_CLIENT": json.dumps(http_client),
         "WEBHOOK_KEYS_SECRET_NAME": resources.erp_keys_secret_name,
         "LANE_QUEUE_URLS": json.dumps({lane: q.url for lane, q in resources.erp_lanes.items()}),
