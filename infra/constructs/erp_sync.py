@@ -4,12 +4,25 @@ find its functions and lanes on their own."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs import grants
+from infra.constructs.data_stores import DataStores
+from infra.constructs.nag import acknowledge
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
+
+# Where the ERP ingest keeps entity data too large for a DynamoDB item (`erp.inbox`).
+LARGE_DATA_PREFIX = "zoho/data/"
+
+
+def _bucket_id(stores: DataStores) -> str:
+    bucket = cast(s3.CfnBucket, stores.payload_bucket.node.default_child)
+    return str(Stack.of(bucket).resolve(bucket.logical_id))
 
 
 class ErpSync(Construct):
@@ -51,6 +64,7 @@ class ErpSync(Construct):
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
                 "EVENT_TIME_WINDOW": env.event_time_window.model_dump_json(),
                 "DEDUPE_WINDOW_SECONDS": str(env.erp.dedupe_window_seconds),
+                "PAYLOAD_BUCKET_NAME": stores.payload_bucket.bucket_name,
             },
         )
         role = self.ingest.role
@@ -58,6 +72,8 @@ class ErpSync(Construct):
         for pair in self.lanes.values():
             grants.send_to(pair.queue, role)
         grants.read_secret(secrets.erp_webhook_keys, role)
+        # Data too large for an item: written once under its content hash, read by the worker.
+        grants.objects(stores.payload_bucket, role, LARGE_DATA_PREFIX, "PutObject")
 
         self.sync_worker = platform.function(
             self,
@@ -75,6 +91,13 @@ class ErpSync(Construct):
         role = self.sync_worker.role
         grants.table_actions(stores.events_table, role, "GetItem", "UpdateItem")
         grants.table_actions(stores.entities_table, role, "GetItem", "UpdateItem")
+        grants.objects(stores.payload_bucket, role, LARGE_DATA_PREFIX, "GetObject")
+        acknowledge(
+            Stack.of(self),
+            f"AwsSolutions-IAM5[Resource::<{_bucket_id(stores)}.Arn>/{LARGE_DATA_PREFIX}*]",
+            "The ERP ingest writes and the sync worker reads only entity data too large for an "
+            "item, one object per content hash, under this one prefix",
+        )
 
         api.route(
             "POST",

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from erp.inbox import instant
 from shared import aws_clients
+from shared.claim_check import ClaimRef
 from shared.event_store import stored, utc_now
 
 
@@ -34,9 +35,11 @@ class EntityStore:
         data: dict[str, Any],
         source_timestamp: datetime,
         event_id: str,
+        data_ref: ClaimRef | None = None,
     ) -> Outcome:
         """Upsert (or tombstone) the entity unless a newer event already wrote it. The same
-        event applied twice is a no-op success, so redeliveries are safe."""
+        event applied twice is a no-op success, so redeliveries are safe. Data too large for an
+        item is stored as its claim check (`data_ref`), the object the inbox already holds."""
         values: dict[str, Any] = {
             ":ts": instant(source_timestamp),
             ":event": event_id,
@@ -46,10 +49,13 @@ class EntityStore:
         }
         sets = "#ts = :ts, last_event_id = :event, deleted = :deleted, updated_at = :now"
         if deleted:
-            expression = f"SET {sets} REMOVE #data ADD version :one"
+            expression = f"SET {sets} REMOVE #data, data_ref ADD version :one"
+        elif data_ref is not None:
+            values[":ref"] = data_ref.model_dump()
+            expression = f"SET {sets}, data_ref = :ref REMOVE #data ADD version :one"
         else:
             values[":data"] = stored(data)
-            expression = f"SET {sets}, #data = :data ADD version :one"
+            expression = f"SET {sets}, #data = :data REMOVE data_ref ADD version :one"
         try:
             self._table.update_item(
                 Key={"entity_type": entity_type, "entity_id": entity_id},

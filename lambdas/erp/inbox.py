@@ -43,6 +43,14 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Where data too large for an item is kept, by its content hash: the object never changes.
+LARGE_DATA_PREFIX = "zoho/data/"
+
+
+def large_data_key(data: Any) -> str:
+    return f"{LARGE_DATA_PREFIX}{content_hash(data)}.json"
+
+
 def content_key(webhook: ErpWebhook) -> str:
     """`zoho:{entity_type}:{entity_id}:{event_type}:{hash16}`: what the delivery says."""
     hash16 = content_hash(webhook.data)[:16]

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from erp.entities import EntityType, ErpEventType
+from shared.claim_check import ClaimRef
 
 
 class ErpSyncRequested(BaseModel):
@@ -19,6 +20,7 @@ class ErpSyncRequested(BaseModel):
     entity_type: EntityType
     entity_id: str
     event_type: ErpEventType
-    data: dict[str, Any]
+    data: dict[str, Any]  # empty when the data is too large to travel inline: see data_ref
+    data_ref: ClaimRef | None = None  # where the data is when it does not fit an item
     source_timestamp: datetime
     priority: int

@@ -29,7 +29,9 @@ def replay_message(event: dict[str, Any], stage: str) -> ErpSyncRequested:
             entity_type=event["entity_type"],
             entity_id=event["entity_id"],
             event_type=event["event_type"],
-            data=plain(event["data"]),
+            # A large event's data stays where the inbox put it: the message refers to it.
+            data=plain(event.get("data", {})),
+            data_ref=event.get("data_ref"),
             source_timestamp=event["source_timestamp"],
             priority=int(event["priority"]),
         )

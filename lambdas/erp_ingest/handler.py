@@ -16,10 +16,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from erp.entities import PIPELINE, ROUTES, SOURCE, ErpWebhook, FieldError, validate_webhook
-from erp.inbox import DeliveryIdentity, content_hash, identify
+from erp.inbox import DeliveryIdentity, canonical_json, content_hash, identify, large_data_key
 from erp.latest_deliveries import LatestDeliveries
 from erp.messages import ErpSyncRequested
 from erp.priority import lane_of, priority_of
+from shared import claim_check
 from shared.api import (
     ApiError,
     ErrorCode,
@@ -29,6 +30,7 @@ from shared.api import (
     header,
     success,
 )
+from shared.claim_check import INLINE_BYTES, ClaimRef
 from shared.event_store import EventStore, stored
 from shared.event_time import implausible
 from shared.intake import IntakeSettings, KeyReusedError, Submission, submit, unavailable
@@ -49,6 +51,7 @@ CAPTURED_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-f
 class ErpIngestSettings(IntakeSettings):
     webhook_keys_secret_name: str
     lane_queue_urls: dict[str, str]  # lane → queue URL
+    payload_bucket_name: str  # where data too large for an item is kept (a claim check)
     max_body_bytes: int = 262144
     # A delivery without `occurred_at` repeating the entity's latest one within this is the same.
     dedupe_window_seconds: int = Field(default=3600, ge=1)
@@ -114,6 +117,7 @@ def receive_entity_webhook(entity: str) -> Response[str]:
     key, timestamp = identity.idempotency_key, identity.source_timestamp
     lane = lane_of(webhook.entity_type.value)
     priority = priority_of(webhook.entity_type.value)
+    data_ref = _claim_large_data(settings, webhook)
     message = ErpSyncRequested(
         event_id="pending",  # set by the intake from the key
         correlation_id=correlation_id,
@@ -121,10 +125,13 @@ def receive_entity_webhook(entity: str) -> Response[str]:
         entity_type=webhook.entity_type,
         entity_id=webhook.entity_id,
         event_type=webhook.event_type,
-        data=webhook.data,
+        data={} if data_ref else webhook.data,
+        data_ref=data_ref,
         source_timestamp=timestamp,
         priority=priority,
     )
+    # The inbox record keeps the data itself, or where it is.
+    inline = {"data_ref": data_ref.model_dump()} if data_ref else {"data": stored(webhook.data)}
     tracer.put_annotation("pipeline", PIPELINE)
     try:
         result = submit(
@@ -145,7 +152,7 @@ def receive_entity_webhook(entity: str) -> Response[str]:
                     "priority": priority,
                     "lane": lane.value,
                     "source_timestamp": timestamp.isoformat(),
-                    "data": stored(webhook.data),
+                    **inline,
                 },
                 queue_url=settings.lane_queue_urls[lane.value],
                 message=message.model_dump(mode="json"),
@@ -187,6 +194,21 @@ def _identify(settings: ErpIngestSettings, webhook: ErpWebhook, now: datetime) -
         "other deliveries of this entity are being accepted right now; retry shortly",
         headers={"Retry-After": "1"},
     )
+
+
+def _claim_large_data(settings: ErpIngestSettings, webhook: ErpWebhook) -> ClaimRef | None:
+    """Data larger than an item can hold goes to the payload bucket first, under its content
+    hash; the inbox record and the queue message then carry the reference."""
+    body = canonical_json(webhook.data).encode()
+    if len(body) <= INLINE_BYTES:
+        return None
+    try:
+        ref = claim_check.store(settings.payload_bucket_name, large_data_key(webhook.data), body)
+    except (BotoCoreError, ClientError) as exc:
+        logger.exception("could not store the large data; asking the sender to retry")
+        raise unavailable("the webhook could not be recorded; retry the delivery") from exc
+    logger.info("data stored as a claim check", extra={"bytes": ref.size, "key": ref.key})
+    return ref
 
 
 @lru_cache(maxsize=1)

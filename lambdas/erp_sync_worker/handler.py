@@ -6,6 +6,7 @@ failures back off exponentially; non-retryable ones go to the DLQ of the lane th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -16,7 +17,9 @@ from botocore.exceptions import ClientError
 from erp.entities import PIPELINE, ErpEventType
 from erp.entity_store import EntityStore, Outcome
 from erp.messages import ErpSyncRequested
+from shared import claim_check
 from shared.batch import Attempt
+from shared.claim_check import ClaimRef
 from shared.errors import NonRetryableError
 from shared.event_store import EventStatus
 from shared.metrics import count
@@ -89,12 +92,15 @@ def sync(record: SQSRecord, attempt: Attempt) -> None:
         )
         logger.info("ping processed; the entity store was not written")
         return
+    # Large data travels as a claim check: the entity store keeps the same reference.
+    data = message.data if message.data_ref is None else _claimed(message.data_ref)
     try:
         outcome = deps.entities.apply(
             entity_type=message.entity_type.value,
             entity_id=message.entity_id,
             deleted=message.event_type is ErpEventType.DELETE,
-            data=message.data,
+            data=data,
+            data_ref=message.data_ref,
             source_timestamp=message.source_timestamp,
             event_id=message.event_id,
         )
@@ -114,6 +120,13 @@ def sync(record: SQSRecord, attempt: Attempt) -> None:
     else:
         count("ErpEventSynced", entity=message.entity_type.value)
         logger.info("entity synced", extra={"entity_type": message.entity_type.value})
+
+
+def _claimed(ref: ClaimRef) -> dict[str, Any]:
+    document = json.loads(claim_check.fetch(ref))
+    if not isinstance(document, dict):
+        raise NonRetryableError(f"s3://{ref.bucket}/{ref.key} does not hold an entity's data")
+    return document
 
 
 handler = worker_handler(lambda: _deps().stage, sync)
