@@ -15,7 +15,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
 .PHONY: help install demo local send lint format typecheck test test-unit test-integration test-e2e test-infra \
-        synth lock checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
+        synth lock openapi checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
         require-env require-assembly
 
 help: ## List the targets
@@ -77,6 +77,9 @@ synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn
 	    cdk.out/$$env/WebhookPipeline-$$env.template.json \
 	    cdk.out/$$env/WebhookPipeline-$$env-DeployIdentity.template.json || exit 1; \
 	done
+
+openapi: install ## Regenerate docs/openapi.json from the API functions' routes
+	$(PY) -m local.openapi > docs/openapi.json
 
 # The layer installs exactly this lock (hashes, every transitive dependency) for the Lambda runtime:
 # Python 3.14 on arm64 (manylinux_2_28), resolved from lambdas/requirements.txt with uv.

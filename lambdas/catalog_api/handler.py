@@ -7,9 +7,10 @@ import hashlib
 import re
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -27,7 +28,15 @@ from catalog.status import progress
 from catalog.store import CatalogBusyError, EnrichmentStore, WritesIncompleteError
 
 from shared import aws_clients
-from shared.api import ApiError, ErrorCode, api_handler, create_resolver, header, success
+from shared.api import (
+    ApiError,
+    ErrorCode,
+    answers,
+    api_handler,
+    create_resolver,
+    header,
+    success,
+)
 from shared.event_store import InvalidCursorError, plain
 from shared.intake import unavailable
 from shared.metrics import count
@@ -37,7 +46,11 @@ from shared.webhook_requests import WebhookRequests
 
 app = create_resolver(rejected_metric="EnrichmentRequestRejected")
 requests = WebhookRequests(rejected_metric="EnrichmentRequestRejected")
-_ID = re.compile(r"^[A-Za-z0-9._@:\-]{1,128}$")
+ID_PATTERN = r"^[A-Za-z0-9._@:\-]{1,128}$"
+_ID = re.compile(ID_PATTERN)
+CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
+_IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
+CatalogId = Annotated[str, Path(pattern=ID_PATTERN, description="the catalog's id")]
 MAX_DETAILS = 200
 DEFAULT_PAGE, MAX_PAGE = 25, 100
 
@@ -86,9 +99,21 @@ def _identifier(name: str, value: str) -> str:
     return value
 
 
-@app.post("/catalogs/<catalog_id>/enrichments")
-def start_enrichment(catalog_id: str) -> Response[str]:
-    catalog_id = _identifier("catalog_id", catalog_id)
+@app.post(
+    "/catalogs/<catalog_id>/enrichments",
+    summary="Enrich a catalog's products (1 to 10,000), in batches, with progress",
+    responses=answers(
+        202,
+        HTTPStatus.CONFLICT,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+    security=_IAM,
+    tags=["catalog enrichment"],
+)
+def start_enrichment(catalog_id: CatalogId) -> Response[str]:
+    # The body is read here, not by the resolver: every offending product is listed at once.
     settings = get_settings(CatalogApiSettings)
     event = app.current_event
     body = requests.raw_body(event, settings.catalog_max_body_bytes)
@@ -169,11 +194,18 @@ def _start_once(
         ) from exc
 
 
-@app.get("/catalogs/<catalog_id>/enrichments")
-def enrichment_progress(catalog_id: str) -> Response[str]:
-    catalog_id = _identifier("catalog_id", catalog_id)
+@app.get(
+    "/catalogs/<catalog_id>/enrichments",
+    summary="The latest (or that) enrichment's progress",
+    responses=answers(200, HTTPStatus.NOT_FOUND),
+    security=_IAM,
+    tags=["catalog enrichment"],
+)
+def enrichment_progress(
+    catalog_id: CatalogId,
+    tracking_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+) -> Response[str]:
     store = _enrichments().store
-    tracking_id = app.current_event.get_query_string_value("tracking_id", None)
     if not tracking_id:
         latest = store.latest(catalog_id)
         tracking_id = str(latest["tracking_id"]) if latest else None
@@ -185,20 +217,20 @@ def enrichment_progress(catalog_id: str) -> Response[str]:
     return success(app, progress(plain(summary)))
 
 
-@app.get("/users/<user_id>/enrichments")
-def user_enrichments(user_id: str) -> Response[str]:
-    user_id = _identifier("user_id", user_id)
-    raw_limit = app.current_event.get_query_string_value("limit", None) or str(DEFAULT_PAGE)
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            ErrorCode.VALIDATION_ERROR,
-            f"limit: a whole number from 1 to {MAX_PAGE}",
-            details=[{"field": "limit", "message": f"1 to {MAX_PAGE}"}],
-        )
-    cursor = app.current_event.get_query_string_value("cursor", None)
+@app.get(
+    "/users/<user_id>/enrichments",
+    summary="A user's enrichments, newest first, a page at a time",
+    responses=answers(200),
+    security=_IAM,
+    tags=["catalog enrichment"],
+)
+def user_enrichments(
+    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=2048, pattern=CURSOR_PATTERN)] = None,
+) -> Response[str]:
     try:
-        items, next_cursor = _enrichments().store.for_user(user_id, int(raw_limit), cursor)
+        items, next_cursor = _enrichments().store.for_user(user_id, limit, cursor)
     except InvalidCursorError as exc:
         raise ApiError(
             HTTPStatus.BAD_REQUEST,

@@ -21,6 +21,8 @@ def stage_to_replay(event: dict[str, Any]) -> str:
 
 def replay_message(event: dict[str, Any], stage: str) -> ErpSyncRequested:
     del stage  # one stage per lane: the message is the same
+    if "data" not in event and "data_ref" not in event:
+        raise NotReplayableError("the inbox record holds neither the data nor where it is")
     try:
         return ErpSyncRequested(
             event_id=event["event_id"],

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
@@ -24,6 +25,7 @@ from shared import claim_check
 from shared.api import (
     ApiError,
     ErrorCode,
+    answers,
     api_handler,
     correlation_id_of,
     create_resolver,
@@ -62,8 +64,23 @@ def _captured_headers() -> dict[str, str]:
     return {name: value for name in CAPTURED_HEADERS if (value := header(event, name))}
 
 
-@app.post("/webhooks/zoho/<entity>")
-def receive_entity_webhook(entity: str) -> Response[str]:
+@app.post(
+    "/webhooks/zoho/<entity>",
+    summary="An ERP entity webhook, authenticated by X-Webhook-Key",
+    description="The body (`ErpWebhook`, `data` checked per entity) is read only after the key "
+    "is verified.",
+    responses={
+        **answers(202, HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT,
+                  HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                  HTTPStatus.SERVICE_UNAVAILABLE),
+        **answers(200),
+    },
+    security=[{"erpWebhookKey": []}],
+    tags=["webhooks"],
+)  # fmt: skip
+def receive_entity_webhook(
+    entity: Annotated[str, Path(pattern=r"^[a-z][a-z-]{0,31}$", description="e.g. invoices")],
+) -> Response[str]:
     settings = get_settings(ErpIngestSettings)
     route_entity = ROUTES.get(entity)
     if route_entity is None:

@@ -16,6 +16,7 @@ from orders.webhook import OrderWebhook
 from shared.api import (
     ApiError,
     ErrorCode,
+    answers,
     api_handler,
     correlation_id_of,
     create_resolver,
@@ -41,7 +42,19 @@ def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-@app.post("/webhooks/qualia")
+@app.post(
+    "/webhooks/qualia",
+    summary="A marketplace order webhook, Standard Webhooks-signed",
+    description="The body (`OrderWebhook`) is read only after its signature is verified.",
+    responses={
+        **answers(202, HTTPStatus.UNAUTHORIZED, HTTPStatus.CONFLICT,
+                  HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                  HTTPStatus.SERVICE_UNAVAILABLE),
+        **answers(200),
+    },
+    security=[{"webhookSignature": []}],
+    tags=["webhooks"],
+)  # fmt: skip
 def receive_order_webhook() -> Response[str]:
     settings = get_settings(IngestSettings)
     event = app.current_event

@@ -1,18 +1,20 @@
-"""Operator endpoints (IAM-authorized): events, stats, health, DLQ redrive and replay."""
+"""Operator endpoints (IAM-authorized): list and show events, replay one, stats, health, and
+start or follow a DLQ redrive. Parameters are typed and bounded (Powertools validation): a bad
+one is a 400 VALIDATION_ERROR naming it."""
 
 from __future__ import annotations
 
-import uuid
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops_api import operations
 from ops_api.operations import OpsSettings, ReplayRefusedError, UnknownQueueError
-from shared.api import ApiError, ErrorCode, api_handler, create_resolver, success
+from shared.api import ApiError, ErrorCode, answers, api_handler, create_resolver, success
 from shared.event_store import EventStatus, EventStore, InvalidCursorError, plain
 from shared.observability import logger
 from shared.settings import get_settings
@@ -20,6 +22,14 @@ from shared.settings import get_settings
 app = create_resolver()
 MAX_PAGE = 100
 DEFAULT_PAGE = 25
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# An opaque token this API returned: URL-safe base64 of a small JSON key.
+CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
+STAGE_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+PIPELINE_PATTERN = r"^[a-z][a-z_]{0,63}$"
+_IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
+EventId = Annotated[str, Path(pattern=UUID_PATTERN, description="an event id (a UUID)")]
+Stage = Annotated[str, Path(pattern=STAGE_PATTERN, description="a queue stage: download, ...")]
 
 
 @lru_cache(maxsize=1)
@@ -41,54 +51,61 @@ def _invalid(field: str, message: str) -> ApiError:
     )
 
 
-def _event_id(value: str) -> str:
-    try:
-        uuid.UUID(value)
-    except ValueError as exc:
-        raise _invalid("event_id", "not a UUID") from exc
-    return value
-
-
-def _query(name: str) -> str | None:
-    value = app.current_event.get_query_string_value(name, None)
-    return value or None
-
-
-@app.get("/events")
-def list_events() -> Response[str]:
-    status, pipeline = _query("status"), _query("pipeline")
-    if status and status not in {s.value for s in EventStatus}:
-        raise _invalid("status", f"one of {', '.join(s.value for s in EventStatus)}")
+@app.get(
+    "/events",
+    summary="Events newest first, by status and/or pipeline, a page at a time",
+    responses=answers(200),
+    security=_IAM,
+    tags=["operations"],
+)
+def list_events(
+    status: Annotated[EventStatus | None, Query()] = None,
+    pipeline: Annotated[str | None, Query(pattern=PIPELINE_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=2048, pattern=CURSOR_PATTERN)] = None,
+) -> Response[str]:
     if not status and not pipeline:
         raise _invalid("status", "give status, pipeline, or both")
-    raw_limit = _query("limit") or str(DEFAULT_PAGE)
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise _invalid("limit", f"a whole number from 1 to {MAX_PAGE}")
     try:
-        items, cursor = _events().list_events(
-            status=status, pipeline=pipeline, limit=int(raw_limit), cursor=_query("cursor")
+        items, next_cursor = _events().list_events(
+            status=status.value if status else None, pipeline=pipeline, limit=limit, cursor=cursor
         )
     except InvalidCursorError as exc:
         raise _invalid("cursor", str(exc)) from exc
     return success(
         app,
-        {"events": [_shown(item) for item in items], "count": len(items), "next_cursor": cursor},
+        {
+            "events": [_shown(item) for item in items],
+            "count": len(items),
+            "next_cursor": next_cursor,
+        },
     )
 
 
-@app.get("/events/<event_id>")
-def get_event(event_id: str) -> Response[str]:
-    item = _events().get(_event_id(event_id))
+@app.get(
+    "/events/<event_id>",
+    summary="One event with its status history",
+    responses=answers(200, HTTPStatus.NOT_FOUND),
+    security=_IAM,
+    tags=["operations"],
+)
+def get_event(event_id: EventId) -> Response[str]:
+    item = _events().get(event_id)
     if item is None:
         raise ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, f"no event {event_id}")
     return success(app, _shown(item))
 
 
-@app.post("/events/<event_id>/replay")
-def replay_event(event_id: str) -> Response[str]:
-    force = (_query("force") or "").lower() == "true"
+@app.post(
+    "/events/<event_id>/replay",
+    summary="Queue one event again at the stage where it stopped",
+    responses=answers(202, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT),
+    security=_IAM,
+    tags=["operations"],
+)
+def replay_event(event_id: EventId, force: Annotated[bool, Query()] = False) -> Response[str]:
     try:
-        result = operations.replay(get_settings(OpsSettings), _events(), _event_id(event_id), force)
+        result = operations.replay(get_settings(OpsSettings), _events(), event_id, force)
     except LookupError as exc:
         raise ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, str(exc)) from exc
     except ReplayRefusedError as exc:
@@ -97,25 +114,40 @@ def replay_event(event_id: str) -> Response[str]:
     return success(app, result, HTTPStatus.ACCEPTED)
 
 
-@app.get("/stats")
+@app.get(
+    "/stats",
+    summary="Events by status and pipeline, ERP entity and priority; queue depths",
+    responses=answers(200),
+    security=_IAM,
+    tags=["operations"],
+)
 def get_stats() -> Response[str]:
     return success(app, operations.stats(get_settings(OpsSettings), _events()))
 
 
-@app.get("/health")
+@app.get(
+    "/health",
+    summary="Whether the events table, the bucket and every queue and DLQ answer",
+    responses=answers(200),
+    security=_IAM,
+    tags=["operations"],
+)
 def get_health() -> Response[str]:
     return success(app, operations.health(get_settings(OpsSettings)))
 
 
-@app.post("/dlq/<queue>/redrive")
-def start_redrive(queue: str) -> Response[str]:
-    rate = _query("rate")
-    if rate is not None and (not rate.isdigit() or not 1 <= int(rate) <= 500):
-        raise _invalid("rate", "messages per second, 1 to 500")
+@app.post(
+    "/dlq/<queue>/redrive",
+    summary="Move a stage's DLQ back to its queue (an SQS message move task)",
+    responses=answers(202, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT),
+    security=_IAM,
+    tags=["operations"],
+)
+def start_redrive(
+    queue: Stage, rate: Annotated[int | None, Query(ge=1, le=500)] = None
+) -> Response[str]:
     try:
-        task = operations.start_redrive(
-            get_settings(OpsSettings), queue, int(rate) if rate else None
-        )
+        task = operations.start_redrive(get_settings(OpsSettings), queue, rate)
     except UnknownQueueError as exc:
         raise ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, str(exc)) from exc
     except ClientError as exc:
@@ -126,8 +158,14 @@ def start_redrive(queue: str) -> Response[str]:
     return success(app, task, HTTPStatus.ACCEPTED)
 
 
-@app.get("/dlq/<queue>/redrive")
-def redrive_progress(queue: str) -> Response[str]:
+@app.get(
+    "/dlq/<queue>/redrive",
+    summary="A stage's DLQ depth and its latest redrive tasks",
+    responses=answers(200, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
+    security=_IAM,
+    tags=["operations"],
+)
+def redrive_progress(queue: Stage) -> Response[str]:
     try:
         return success(app, operations.redrive_progress(get_settings(OpsSettings), queue))
     except UnknownQueueError as exc:

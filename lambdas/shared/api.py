@@ -2,7 +2,10 @@
 
 Every response is `{"status", "data", "error": {"code", "message", "details"}, "request_id"}` and
 echoes `X-Request-ID`. Handlers raise `ApiError`; the resolver built here turns it (and anything
-unexpected) into the envelope.
+unexpected) into the envelope. Routes are typed: Powertools validates path and query parameters
+and typed bodies (`enable_validation`), bodies are parsed with `shared.strict_json`, and a
+validation failure is a 400 VALIDATION_ERROR listing every field. The envelope models below are
+what the OpenAPI document (`docs/openapi.json`) says each answer looks like.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared import strict_json
 from shared.metrics import count
 from shared.observability import logger, metrics, tracer
 
@@ -58,6 +65,55 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        description="An ErrorCode of the functions, or the gateway's response type (THROTTLED, "
+        "MISSING_AUTHENTICATION_TOKEN, ACCESS_DENIED, ...) for answers API Gateway gives itself"
+    )
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """Every refusal and failure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["failure"]
+    data: None
+    error: ErrorBody
+    request_id: str | None
+
+
+class SuccessEnvelope(BaseModel):
+    """Every success; `data` is the route's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["success"]
+    data: Any
+    error: None
+    request_id: str
+
+
+def answers(success: int | None, *failures: HTTPStatus) -> dict[int, OpenAPIResponse]:
+    """The documented answers of a route: its success and every refusal it can give."""
+    documented: dict[int, OpenAPIResponse] = {}
+    if success is not None:
+        documented[success] = {
+            "description": HTTPStatus(success).phrase,
+            "content": {"application/json": {"model": SuccessEnvelope}},
+        }
+    for status in (*failures, HTTPStatus.BAD_REQUEST, HTTPStatus.INTERNAL_SERVER_ERROR):
+        documented[int(status)] = {
+            "description": status.phrase,
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+    return documented
 
 
 def header(event: APIGatewayProxyEvent, name: str) -> str | None:
@@ -108,7 +164,35 @@ def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolve
     """A REST resolver whose every error, expected or not, leaves in the envelope. Requests
     with non-ASCII header values are refused (400 INVALID_HEADER), counted under
     `rejected_metric` with reason `invalid_header` when one is given."""
-    app = APIGatewayRestResolver()
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json.loads)
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        details = [
+            {
+                # ("query", "limit") → "limit": where a client looks for it
+                "field": ".".join(str(p) for p in error_["loc"][1:]) or str(error_["loc"][0]),
+                "message": error_["msg"],
+            }
+            for error_ in error.errors()
+        ]
+        if rejected_metric:
+            count(rejected_metric, reason="validation")
+        return failure(
+            app,
+            ApiError(
+                HTTPStatus.BAD_REQUEST,
+                ErrorCode.VALIDATION_ERROR,
+                "the request is invalid",
+                details=details,
+            ),
+        )
+
+    @app.exception_handler(strict_json.StrictJsonError)  # type: ignore[untyped-decorator]
+    def _not_strict_json(error: strict_json.StrictJsonError) -> Response[str]:
+        if rejected_metric:
+            count(rejected_metric, reason=error.reason)
+        return failure(app, ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, error.message))
 
     def _ascii_headers(
         app: APIGatewayRestResolver, next_middleware: NextMiddleware

@@ -464,7 +464,12 @@ def decode_cursor(
     except (ValueError, binascii.Error) as exc:
         raise InvalidCursorError("cursor is not one this API returned") from exc
     allowed = _CURSOR_KEYS if keys is None else keys
-    if not isinstance(key, dict) or not set(key) <= allowed or required not in key:
+    if (
+        not isinstance(key, dict)
+        or not set(key) <= allowed
+        or required not in key
+        or not all(isinstance(value, str) and value for value in key.values())
+    ):
         raise InvalidCursorError("cursor is not one this API returned")
     return key
 
