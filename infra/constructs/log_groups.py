@@ -25,10 +25,14 @@ _RETENTION = {
 RETENTION_DAY_VALUES = frozenset(_RETENTION)
 
 
-def log_group(scope: Construct, construct_id: str, env: EnvironmentSettings) -> logs.LogGroup:
+def log_group(
+    scope: Construct, construct_id: str, env: EnvironmentSettings, *, name: str | None = None
+) -> logs.LogGroup:
+    """`name` only where a service requires one (WAF logs to `aws-waf-logs-*` groups only)."""
     return logs.LogGroup(
         scope,
         construct_id,
+        log_group_name=name,
         retention=_RETENTION[env.log_retention_days],
         removal_policy=RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY,
     )

@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.config import (
     DLQ_RETENTION_SECONDS,
     SOURCE_QUEUE_RETENTION_SECONDS,
+    SQS_MAX_MESSAGE_BYTES,
     QueueConsumerSettings,
 )
 from infra.constructs.naming import qualified_name
@@ -44,6 +45,9 @@ class QueueWithDlq(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
+            # As large as its source's: a dead letter is the message as it was sent, and the
+            # operators' own sends to a DLQ (tests, replays of a dead letter) must fit too.
+            max_message_size_bytes=SQS_MAX_MESSAGE_BYTES,
         )
         self.queue = sqs.Queue(
             self,
@@ -52,6 +56,8 @@ class QueueWithDlq(Construct):
             enforce_ssl=True,
             retention_period=Duration.seconds(SOURCE_QUEUE_RETENTION_SECONDS),
             visibility_timeout=Duration.seconds(consumer.visibility_timeout_seconds(timeout)),
+            # SQS's largest message; larger payloads travel as claim checks (shared.claim_check).
+            max_message_size_bytes=SQS_MAX_MESSAGE_BYTES,
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=consumer.max_receive_count, queue=self.dlq
             ),

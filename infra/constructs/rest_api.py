@@ -1,9 +1,11 @@
-"""The REST API: a stage per env, JSON access logs, execution logs, X-Ray and throttling."""
+"""The REST API: a stage per env, JSON access logs, execution logs, X-Ray, throttling (the partner
+webhooks in their own buckets), a TLS 1.2+ security policy and, where configured, a WAF web ACL."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import cast
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -13,6 +15,7 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs.log_groups import log_group
 from infra.constructs.nag import acknowledge
+from infra.constructs.web_acl import ApiWebAcl, EdgeRoutes
 
 _ACCESS_LOG_FORMAT = {
     "requestId": apigw.AccessLogField.context_request_id(),
@@ -31,7 +34,24 @@ _ACCESS_LOG_FORMAT = {
     "integrationStatus": apigw.AccessLogField.context_integration_status(),
     "errorMessage": apigw.AccessLogField.context_error_message(),
     "xrayTraceId": apigw.AccessLogField.context_xray_trace_id(),
+    # WAF_ALLOW / WAF_BLOCK where a web ACL is associated; the TLS version and cipher each client
+    # negotiated (what a stricter security policy would refuse).
+    "wafResponseCode": "$context.wafResponseCode",
+    "tlsVersion": "$context.tlsVersion",
+    "cipherSuite": "$context.cipherSuite",
 }
+
+# The partners' webhook routes: the only routes without IAM auth (the function checks each
+# request's signature or key), throttled in buckets of their own so a flood of them is refused
+# at its own limit, and the routes where the WAF's partner-sensitive rules only count.
+WEBHOOK_ROUTES = (("POST", "/webhooks/qualia"), ("POST", "/webhooks/zoho/{entity}"))
+# The routes whose function reads a body; the ERP webhooks and catalog enrichment requests carry
+# up to api.max_request_body_bytes, the order webhook a thin event. Any other route takes none.
+EDGE_ROUTES = EdgeRoutes(
+    webhooks=tuple(path for _, path in WEBHOOK_ROUTES),
+    bodies=("/webhooks/qualia", "/webhooks/zoho/{entity}", "/catalogs/{catalog_id}/enrichments"),
+    large_bodies=("/webhooks/zoho/{entity}", "/catalogs/{catalog_id}/enrichments"),
+)
 
 # Errors API Gateway answers itself (throttled, missing auth, integration timeout...) use the
 # handlers' envelope too; the code is the gateway's response type, e.g. THROTTLED.
@@ -63,6 +83,18 @@ class RestApi(Construct):
                 data_trace_enabled=False,
                 throttling_rate_limit=env.api.throttling_rate_limit,
                 throttling_burst_limit=env.api.throttling_burst_limit,
+                # `/webhooks/zoho/{entity}/POST`: CDK escapes the path to `/~1webhooks~1zoho~1
+                # {entity}`. The override is the whole setting of that method: repeat the rest.
+                method_options={
+                    f"{path}/{method}": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=env.api.webhook_throttling_rate_limit,
+                        throttling_burst_limit=env.api.webhook_throttling_burst_limit,
+                        metrics_enabled=True,
+                        logging_level=apigw.MethodLoggingLevel.INFO,
+                        data_trace_enabled=False,
+                    )
+                    for method, path in WEBHOOK_ROUTES
+                },
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
             ),
@@ -87,11 +119,32 @@ class RestApi(Construct):
                 "AmazonAPIGatewayPushToCloudWatchLogs policy; it grants log writes only"
             ),
         )
-        acknowledge(
-            self.api,
-            "AwsSolutions-APIG3",
-            "WAF is not part of this issue's scope; throttling and signature checks apply",
-        )
+        self._require_tls_1_2(env)
+        self.web_acl: ApiWebAcl | None = None
+        if env.api.waf.enabled:
+            self.web_acl = ApiWebAcl(
+                self, "Firewall", env=env, stage=self.api.deployment_stage, routes=EDGE_ROUTES
+            )
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "This env has no WAF web ACL (api.waf.enabled is false) to keep the sandbox cheap; "
+                "throttling and the functions' signature and key checks still apply, and every "
+                "env with api.waf.enabled gets the web ACL",
+            )
+
+    def _require_tls_1_2(self, env: EnvironmentSettings) -> None:
+        """The API's own endpoint refuses TLS 1.0 and 1.1. An enhanced policy (SecurityPolicy_*)
+        needs an endpoint access mode: STRICT also refuses a request whose SNI host is not this
+        API's, or that arrives through another endpoint type (every HTTPS client sends SNI)."""
+        policy = env.api.tls_security_policy
+        access_mode = "STRICT" if policy.startswith("SecurityPolicy_") else None
+        api = cast(apigw.CfnRestApi, self.api.node.default_child)
+        api.security_policy = policy
+        # A changed policy takes effect with the next deployment; CDK names the deployment after
+        # the RestApi's properties, so a new policy gets one (test_edge.py checks).
+        api.endpoint_access_mode = access_mode
 
     def route(
         self,
@@ -103,7 +156,13 @@ class RestApi(Construct):
         public_reason: str = "",
     ) -> apigw.Method:
         """Add `method path` → `function` (proxy integration); `{params}` in the path are
-        required, so API Gateway refuses a request without them."""
+        required, so API Gateway refuses a request without them. A route without IAM auth must
+        be one of WEBHOOK_ROUTES: it needs the webhook throttle and the WAF's webhook rules."""
+        if not iam_auth and (method, path) not in WEBHOOK_ROUTES:
+            raise ValueError(
+                f"{method} {path} has no IAM auth but is not in WEBHOOK_ROUTES (rest_api.py): "
+                "a public route needs its own throttle and the WAF's webhook exemptions"
+            )
         resource = self.api.root.resource_for_path(path)
         request_parameters = {
             f"method.request.path.{name}": True for name in re.findall(r"\{(\w+)\}", path)
