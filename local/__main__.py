@@ -10,7 +10,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local.runtime import STATE_DIR, LocalRuntime, RuntimeOptions
+from local.runtime import DEFAULT_MAX_CONCURRENCY, STATE_DIR, LocalRuntime, RuntimeOptions
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _options(args: argparse.Namespace) -> RuntimeOptions:
@@ -19,6 +26,7 @@ def _options(args: argparse.Namespace) -> RuntimeOptions:
         retry_delay_seconds=args.retry_delay,
         schedule_every_seconds=args.schedule_every,
         state_dir=args.state_dir,
+        max_concurrency=args.max_concurrency,
     )
 
 
@@ -30,6 +38,10 @@ def _run(args: argparse.Namespace) -> int:
     options = _options(args)
     with LocalRuntime(options) as runtime:
         state = runtime.state()
+        pools = ", ".join(
+            f"{runtime.function_label(logical_id)} {size}"
+            for logical_id, size in runtime.pool_sizes().items()
+        )
         print(
             f"""
 Webhook Pipeline (local, {state["stack"]}) is up. Ctrl-C stops everything.
@@ -37,10 +49,13 @@ Webhook Pipeline (local, {state["stack"]}) is up. Ctrl-C stops everything.
     POST {state["api_url"]}webhooks/qualia      (Standard Webhooks signature)
     POST {state["api_url"]}webhooks/zoho/{{entity}}  (X-Webhook-Key: {state["erp_webhook_keys"][0]})
     GET  {state["api_url"]}events/{{event_id}}  (IAM is not enforced locally: loopback only)
+    GET  {state["api_url"].rsplit("/", 2)[0]}/openapi.json  (docs/openapi.json, once generated)
   signing secret     {state["signing_secrets"][0]}
   moto (AWS)         {state["moto_endpoint"]}
   marketplace API    {state["marketplace_url"]}   (POST /_faults to inject failures)
   internal API       {state["internal_api_url"]}   (GET /_received lists deliveries)
+  function pools     {pools}
+                     (at most; started on demand; --max-concurrency {args.max_concurrency})
   state              {runtime.state_file}
   function logs      {args.state_dir / "logs"}/
 Try: make send FILE=docs/examples/order-webhook.json
@@ -92,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         command.add_argument(
             "--state-dir", type=Path, default=STATE_DIR, help="runtime.json, logs, cdk.out"
+        )
+        command.add_argument(
+            "--max-concurrency",
+            type=_positive,
+            default=DEFAULT_MAX_CONCURRENCY,
+            metavar="N",
+            help="execution environments (processes) per function at most; each function's "
+            "pool is what Lambda would scale it to (its SQS sources' MaximumConcurrency, its "
+            f"reserved concurrency), capped by N (default {DEFAULT_MAX_CONCURRENCY})",
         )
         command.set_defaults(handler=handler)
     send = commands.add_parser(

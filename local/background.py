@@ -13,6 +13,10 @@ class BackgroundLoop:
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the loop to stop without waiting (`stop` waits): to stop many at once."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)

@@ -1,6 +1,9 @@
 """SQS event source mappings, polled as Lambda polls them.
 
-Batch size and batching window come from the mapping, receives use long polling, and with
+Batch size and batching window come from the mapping, receives use long polling, and up to
+the mapping's `ScalingConfig.MaximumConcurrency` batches are invoked at once (capped by the
+function's pool), as Lambda's pollers scale out: one receiver per mapping collects a batch
+whenever an invoke slot is free and hands it to its own thread. With
 `ReportBatchItemFailures` the records the function did not report are deleted; the ones it
 reported keep the visibility the function gave them (the workers' backoff), as on AWS. After an
 invoke that failed as a whole (a crash, a timeout) its records reappear after `retry_delay`
@@ -12,12 +15,13 @@ policy's job.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from local.background import BackgroundLoop
-from local.functions import FunctionWorker, InvocationError
+from local.functions import InvocationError
 from local.lambda_events import sqs_event
 
 log = logging.getLogger("local.event_sources")
@@ -32,6 +36,11 @@ class EventSourceMapping:
     batch_size: int
     batching_window_seconds: int
     report_batch_item_failures: bool
+    maximum_concurrency: int | None = None  # ScalingConfig; None: as many as Lambda likes
+
+
+class Invocable(Protocol):
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 def mappings_from(template: Any) -> list[EventSourceMapping]:
@@ -43,6 +52,7 @@ def mappings_from(template: Any) -> list[EventSourceMapping]:
         function_id = properties["FunctionName"]["Ref"]
         queue_id = properties["EventSourceArn"]["Fn::GetAtt"][0]
         queue = template.physical[queue_id]
+        maximum = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
         mappings.append(
             EventSourceMapping(
                 function_logical_id=function_id,
@@ -53,39 +63,83 @@ def mappings_from(template: Any) -> list[EventSourceMapping]:
                 batching_window_seconds=int(properties.get("MaximumBatchingWindowInSeconds", 0)),
                 report_batch_item_failures="ReportBatchItemFailures"
                 in properties.get("FunctionResponseTypes", []),
+                maximum_concurrency=int(maximum) if maximum else None,
             )
         )
     return mappings
 
 
 class QueuePoller(BackgroundLoop):
+    """One mapping: a receiver collecting batches, and up to `concurrency` batch invokes."""
+
     def __init__(
         self,
         mapping: EventSourceMapping,
-        function: FunctionWorker,
+        function: Invocable,
         sqs: Any,
         *,
         region: str,
         retry_delay_seconds: int,
+        concurrency: int = 1,
     ) -> None:
         self.mapping = mapping
+        self.concurrency = max(1, concurrency)
         self._function = function
         self._sqs = sqs
         self._region = region
         self._retry_delay = retry_delay_seconds
+        self._slots = threading.Semaphore(self.concurrency)
+        self._lock = threading.Lock()
+        self._deliveries: set[threading.Thread] = set()
         self.batches = 0
+        self.max_in_flight = 0  # the most batches it ever had in invokes at once
         super().__init__(f"poller:{mapping.queue_logical_id}")
+
+    def stop(self) -> None:
+        """Stop receiving; wait a little for the batches in flight."""
+        super().stop()
+        deadline = time.monotonic() + 5
+        with self._lock:
+            deliveries = list(self._deliveries)
+        for delivery in deliveries:
+            delivery.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._slots.acquire(timeout=0.5):
+                continue
             try:
                 messages = self._collect()
-                if messages:
-                    self._deliver(messages)
             except Exception:  # keep polling, as Lambda's pollers do
+                self._slots.release()
                 if not self._stop.is_set():
                     log.exception("poller %s failed; retrying", self.mapping.queue_logical_id)
-                    time.sleep(1)
+                    self._stop.wait(1)
+                continue
+            if not messages:
+                self._slots.release()
+                continue
+            delivery = threading.Thread(
+                target=self._deliver_in_slot,
+                args=(messages,),
+                name=f"batch:{self.mapping.queue_logical_id}",
+                daemon=True,
+            )
+            with self._lock:
+                self._deliveries.add(delivery)
+                self.max_in_flight = max(self.max_in_flight, len(self._deliveries))
+            delivery.start()
+
+    def _deliver_in_slot(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._deliver(messages)
+        except Exception:
+            if not self._stop.is_set():
+                log.exception("poller %s: a batch failed", self.mapping.queue_logical_id)
+        finally:
+            with self._lock:
+                self._deliveries.discard(threading.current_thread())
+            self._slots.release()
 
     def _collect(self) -> list[dict[str, Any]]:
         """Up to `batch_size` messages, waiting at most the batching window once one arrived."""
@@ -113,7 +167,8 @@ class QueuePoller(BackgroundLoop):
         return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
-        self.batches += 1
+        with self._lock:
+            self.batches += 1
         event = sqs_event(messages, self.mapping.queue_arn, self._region)
         ids = {m["MessageId"] for m in messages}
         crashed = False

@@ -1,6 +1,9 @@
 """A scriptable HTTP server on 127.0.0.1: answers by route, records every request it gets.
 
-The base of the local stand-ins for external APIs, and of the tests' HTTP peers."""
+The base of the local stand-ins for external APIs, and of the tests' HTTP peers. It takes load
+as the local API does (`local.http_server`: a thread per connection, a listen backlog of
+1024, bounded reads); a request over its limits (bodies up to 5 MiB) is answered
+`{"error": ...}` with the matching 4xx, any method is served (an unrouted one is 404)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+from local.http_server import BoundedRequestHandler, Limits, LocalHTTPServer
+
+STUB_LIMITS = Limits()  # 10 s reads, 16 KiB request targets, 64 KiB of header values, 5 MiB bodies
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,13 @@ Responder = Callable[[RecordedRequest], StubResponse]
 
 
 class StubServer:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = STUB_LIMITS) -> None:
+        self.limits = limits
         self.requests: list[RecordedRequest] = []
         self._routes: list[tuple[str, re.Pattern[str], Responder]] = []
         self._scripts: list[tuple[str, re.Pattern[str], list[StubResponse]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer(self._handler_class())
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -98,36 +104,27 @@ class StubServer:
                 return responder(request)
         return StubResponse(404, {"error": "no stub route"})
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[BoundedRequestHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+        class Handler(BoundedRequestHandler):
+            limits = stub.limits
+
+            def handle_request(self) -> None:
+                body = self.read_body()
                 request = RecordedRequest(
                     method=self.command,
                     path=self.path,
-                    headers=dict(self.headers.items()),
-                    body=self.rfile.read(length) if length else b"",
+                    headers=dict(self.header_items()),
+                    body=body,
                 )
                 response = stub._answer(request)
                 if response.delay_seconds:
                     time.sleep(response.delay_seconds)
-                body = response.encoded()
-                try:
-                    self.send_response(response.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    for key, value in response.headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and went away: that is the test's point
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - http.server names
-
-            def log_message(self, *_: Any) -> None:
-                return
+                self.respond(
+                    response.status,
+                    [("Content-Type", "application/json"), *response.headers.items()],
+                    response.encoded(),
+                )
 
         return Handler

@@ -2,8 +2,14 @@
 
 `LocalRuntime` synthesizes (or reads) the template, starts moto server on a free loopback port,
 provisions the template's queues, tables, buckets and secrets, starts the external API stand-ins,
-one process per Python function, one poller per SQS event source mapping and the REST API, then
-writes `.local/runtime.json` so scripts and tests can find it.
+a pool of processes (execution environments) per Python function, one poller per SQS event
+source mapping and the REST API, then writes `.local/runtime.json` so scripts and tests can
+find it.
+
+A function's pool is as large as Lambda would scale it (`local.functions.pool_size`: the
+MaximumConcurrency of its SQS event sources, its reserved concurrency), capped by
+`max_concurrency` (`--max-concurrency`, 4 by default); its first process starts with the
+runtime, the others on demand.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ from botocore.config import Config
 
 from infra.config import load_settings
 from local.api_gateway import LocalApi, routes_from
-from local.event_sources import QueuePoller, mappings_from
+from local.event_sources import EventSourceMapping, QueuePoller, mappings_from
 from local.function_host import FunctionSpec
-from local.functions import FunctionWorker
+from local.functions import FunctionPool, pool_size
 from local.peers import InternalOrdersApi, MarketplaceApi
 from local.provider_api import ProductDataApi
 from local.provision import Provisioned, provision
@@ -39,6 +45,8 @@ from local.template import StackTemplate
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".local"
+OPENAPI_FILE = ROOT / "docs" / "openapi.json"
+DEFAULT_MAX_CONCURRENCY = 4
 REGION = "us-east-1"
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -60,6 +68,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def function_pool_sizes(
+    template: StackTemplate, mappings: list[EventSourceMapping], cap: int
+) -> dict[str, int]:
+    """Logical id → pool size of each Python function (`local.functions.pool_size`)."""
+    sizes = {}
+    for logical_id, resource in template.resources("AWS::Lambda::Function").items():
+        if not template.is_python_function(logical_id):
+            continue
+        reserved = resource["Properties"].get("ReservedConcurrentExecutions")
+        sizes[logical_id] = pool_size(
+            reserved=None if reserved is None else int(template.resolve(reserved)),
+            source_concurrency=[
+                m.maximum_concurrency for m in mappings if m.function_logical_id == logical_id
+            ],
+            cap=cap,
+        )
+    return sizes
+
+
 @dataclass
 class RuntimeOptions:
     env: str = "dev"
@@ -67,6 +94,7 @@ class RuntimeOptions:
     state_dir: Path = STATE_DIR
     retry_delay_seconds: int = 1
     schedule_every_seconds: float | None = None  # None: each rule's own rate
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY  # execution environments per function, at most
 
 
 @dataclass
@@ -74,7 +102,7 @@ class _Parts:
     moto: subprocess.Popen[bytes] | None = None
     peers: list[Any] = field(default_factory=list)
     schedules: list[ScheduleRunner] = field(default_factory=list)
-    functions: dict[str, FunctionWorker] = field(default_factory=dict)
+    functions: dict[str, FunctionPool] = field(default_factory=dict)
     pollers: list[QueuePoller] = field(default_factory=list)
     api: LocalApi | None = None
 
@@ -92,7 +120,8 @@ class LocalRuntime:
         self.provider: ProductDataApi | None = None
         self.signing_secrets: list[str] = []
         self.erp_webhook_keys: list[str] = []
-        self._pids: dict[str, int | None] = {}
+        self._pids: dict[str, list[int]] = {}
+        self._mappings: list[EventSourceMapping] = []
 
     @property
     def template(self) -> StackTemplate:
@@ -145,21 +174,26 @@ class LocalRuntime:
             str(settings.internal_api_base_url).rstrip("/"): self.internal_api.url,
             str(settings.enrichment.provider_api_base_url).rstrip("/"): self.provider.url,
         }
+        self._mappings = mappings_from(self.template)
         self._start_functions(overrides, state_dir / "logs")
         self._start_pollers()
         self._start_schedules()
         names = {self.template.physical[i].ref: i for i in self.parts.functions}
         self.parts.api = LocalApi(
-            self.template, routes_from(self.template, names), self.parts.functions
+            self.template,
+            routes_from(self.template, names),
+            self.parts.functions,
+            openapi_file=OPENAPI_FILE,
         )
         self.parts.api.start()
         self.write_state()
 
     def stop(self) -> None:
-        for runner in self.parts.schedules:
-            runner.stop()
-        for poller in self.parts.pollers:
-            poller.stop()
+        loops = [*self.parts.schedules, *self.parts.pollers]
+        for loop in loops:  # all at once: their waits for invokes in flight overlap
+            loop.request_stop()
+        for loop in loops:
+            loop.stop()
         if self.parts.api is not None:
             self.parts.api.stop()
         with ThreadPoolExecutor(max_workers=max(1, len(self.parts.functions))) as pool:
@@ -177,22 +211,25 @@ class LocalRuntime:
 
     # -- what scripts and tests use ------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, max_pool_connections: int = 10) -> Any:
         return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.moto_endpoint,
             region_name=REGION,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
-            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                max_pool_connections=max_pool_connections,
+            ),
         )
 
     @property
     def api_url(self) -> str:
         return self.parts.api.url if self.parts.api else ""
 
-    def function(self, construct_path_part: str) -> FunctionWorker:
-        """The worker of the function whose construct path contains `construct_path_part`."""
+    def function(self, construct_path_part: str) -> FunctionPool:
+        """The pool of the function whose construct path contains `construct_path_part`."""
         for logical_id, worker in self.parts.functions.items():
             if f"/{construct_path_part}/" in self.template.path_of(logical_id):
                 return worker
@@ -213,7 +250,9 @@ class LocalRuntime:
             "functions": {
                 worker.spec.name: {
                     "path": self.template.path_of(logical_id),
-                    "pid": worker.pid,
+                    "pid": worker.pid,  # the first execution environment's
+                    "pids": worker.pids,  # every one started so far, in the order they started
+                    "pool_size": worker.size,
                     "restarts": worker.restarts,
                     "log": str(worker.spec.log_file),
                 }
@@ -231,11 +270,12 @@ class LocalRuntime:
 
     def heal(self) -> bool:
         """Restart any function process that died while idle, and keep runtime.json's pids
-        current (a crash during an invoke restarts the process at once). True on a change."""
+        current (a crash during an invoke restarts the process at once; a pool that grew has
+        new ones). True on a change."""
         for worker in self.parts.functions.values():
             if worker.ensure_running():
                 log.warning("%s: execution environment died; restarted", worker.spec.name)
-        pids = {name: worker.pid for name, worker in self.parts.functions.items()}
+        pids = {name: worker.pids for name, worker in self.parts.functions.items()}
         if pids == self._pids:
             return False
         self._pids = pids
@@ -243,7 +283,10 @@ class LocalRuntime:
         return True
 
     def write_state(self) -> None:
-        self.state_file.write_text(json.dumps(self.state(), indent=2))
+        """Atomically (written aside, then renamed): readers never see a half-written file."""
+        written = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}")
+        written.write_text(json.dumps(self.state(), indent=2))
+        os.replace(written, self.state_file)
 
     # -- parts ---------------------------------------------------------------------------------
 
@@ -336,16 +379,32 @@ class LocalRuntime:
             log_file=logs / f"{name}.log",
         )
 
+    def function_label(self, logical_id: str) -> str:
+        """`Erp/SyncWorker` for `WebhookPipeline-dev/Erp/SyncWorker/Function/Resource`."""
+        parts = self.template.path_of(logical_id).split("/")[1:]
+        while parts and parts[-1] in ("Resource", "Function"):
+            parts.pop()
+        return "/".join(parts) or logical_id
+
+    def pool_sizes(self) -> dict[str, int]:
+        """Logical id → how many execution environments each Python function may have."""
+        return function_pool_sizes(self.template, self._mappings, self.options.max_concurrency)
+
     def _start_functions(self, overrides: dict[str, str], logs: Path) -> None:
-        specs = [
-            self._function_spec(logical_id, overrides, logs)
-            for logical_id in self.template.resources("AWS::Lambda::Function")
-            if self.template.is_python_function(logical_id)
+        sizes = self.pool_sizes()
+        workers = [
+            FunctionPool(self._function_spec(logical_id, overrides, logs), size)
+            for logical_id, size in sizes.items()
         ]
-        workers = [FunctionWorker(spec) for spec in specs]
+        # One execution environment each now; the pools grow as invokes need them.
         with ThreadPoolExecutor(max_workers=len(workers) or 1) as pool:
             list(pool.map(lambda worker: worker.start(), workers))
         self.parts.functions = {w.spec.logical_id: w for w in workers}
+        log.info(
+            "function pools (at most %d each): %s",
+            self.options.max_concurrency,
+            ", ".join(f"{self.function_label(w.spec.logical_id)} {w.size}" for w in workers),
+        )
 
     def _start_schedules(self) -> None:
         for schedule in schedules_from(self.template):
@@ -363,14 +422,16 @@ class LocalRuntime:
             self.parts.schedules.append(runner)
 
     def _start_pollers(self) -> None:
-        sqs = self.client("sqs")
-        for mapping in mappings_from(self.template):
+        sqs = self.client("sqs", max_pool_connections=64)  # shared by every poller's batches
+        for mapping in self._mappings:
+            function = self.parts.functions[mapping.function_logical_id]
             poller = QueuePoller(
                 mapping,
-                self.parts.functions[mapping.function_logical_id],
+                function,
                 sqs,
                 region=REGION,
                 retry_delay_seconds=self.options.retry_delay_seconds,
+                concurrency=min(mapping.maximum_concurrency or function.size, function.size),
             )
             poller.start()
             self.parts.pollers.append(poller)

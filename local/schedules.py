@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.background import BackgroundLoop
-from local.functions import FunctionWorker, InvocationError
+from local.functions import FunctionPool, InvocationError
 
 log = logging.getLogger("local.schedules")
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -68,7 +68,7 @@ def scheduled_event(schedule: Schedule) -> dict[str, Any]:
 
 class ScheduleRunner(BackgroundLoop):
     def __init__(
-        self, schedule: Schedule, function: FunctionWorker, *, every_seconds: float | None
+        self, schedule: Schedule, function: FunctionPool, *, every_seconds: float | None
     ) -> None:
         self.schedule = schedule
         self.period = every_seconds or schedule.period_seconds
