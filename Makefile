@@ -15,7 +15,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
 .PHONY: help install demo local send lint format typecheck test test-unit test-integration test-e2e test-infra \
-        synth lock openapi checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
+        synth lock openapi fuzz checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
         require-env require-assembly
 
 help: ## List the targets
@@ -80,6 +80,13 @@ synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn
 
 openapi: install ## Regenerate docs/openapi.json from the API functions' routes
 	$(PY) -m local.openapi > docs/openapi.json
+
+# Seed and examples per operation fixed: the same cases every run (at least 1,000 of them).
+# A quick look: make fuzz FUZZ_EXAMPLES=10 FUZZ_MIN_CASES=0
+FUZZ_EXAMPLES ?= 100
+FUZZ_MIN_CASES ?= 1000
+fuzz: install ## schemathesis on every route of docs/openapi.json against a fresh local runtime
+	$(PY) -m local.fuzz --max-examples $(FUZZ_EXAMPLES) --min-cases $(FUZZ_MIN_CASES)
 
 # The layer installs exactly this lock (hashes, every transitive dependency) for the Lambda runtime:
 # Python 3.14 on arm64 (manylinux_2_28), resolved from lambdas/requirements.txt with uv.

@@ -50,7 +50,9 @@ ID_PATTERN = r"^[A-Za-z0-9._@:\-]{1,128}$"
 _ID = re.compile(ID_PATTERN)
 CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
 _IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
-CatalogId = Annotated[str, Path(pattern=ID_PATTERN, description="the catalog's id")]
+CatalogId = Annotated[
+    str, Path(pattern=ID_PATTERN, description="the catalog's id", examples=["catalog-42"])
+]
 MAX_DETAILS = 200
 DEFAULT_PAGE, MAX_PAGE = 25, 100
 
@@ -225,7 +227,7 @@ def enrichment_progress(
     tags=["catalog enrichment"],
 )
 def user_enrichments(
-    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    user_id: Annotated[str, Path(pattern=ID_PATTERN, examples=["user-7"])],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=2048, pattern=CURSOR_PATTERN)] = None,
 ) -> Response[str]:

@@ -79,7 +79,14 @@ def _captured_headers() -> dict[str, str]:
     tags=["webhooks"],
 )  # fmt: skip
 def receive_entity_webhook(
-    entity: Annotated[str, Path(pattern=r"^[a-z][a-z-]{0,31}$", description="e.g. invoices")],
+    entity: Annotated[
+        str,
+        Path(
+            pattern=r"^[a-z][a-z-]{0,31}$",
+            description="the entity route; any other is 404 NOT_FOUND",
+            examples=list(ROUTES),
+        ),
+    ],
 ) -> Response[str]:
     settings = get_settings(ErpIngestSettings)
     route_entity = ROUTES.get(entity)

@@ -28,8 +28,23 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
 STAGE_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 PIPELINE_PATTERN = r"^[a-z][a-z_]{0,63}$"
 _IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
-EventId = Annotated[str, Path(pattern=UUID_PATTERN, description="an event id (a UUID)")]
-Stage = Annotated[str, Path(pattern=STAGE_PATTERN, description="a queue stage: download, ...")]
+EventId = Annotated[
+    str,
+    Path(
+        pattern=UUID_PATTERN,
+        description="an event id (a UUID)",
+        examples=["3e4478b0-7f55-4b1f-8935-830eacc6043a"],
+    ),
+]
+# The stages of this deployment's queues (GET /stats lists them); the examples are every env's.
+Stage = Annotated[
+    str,
+    Path(
+        pattern=STAGE_PATTERN,
+        description="a queue stage, as GET /stats lists them",
+        examples=["download", "processing", "erp-high", "erp-standard", "erp-low", "enrichment"],
+    ),
+]
 
 
 @lru_cache(maxsize=1)

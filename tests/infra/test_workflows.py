@@ -310,6 +310,9 @@ def test_pull_requests_run_the_tests_synth_and_checkov() -> None:
     all_jobs = jobs(PULL_REQUEST)
     scripts = {job_id: runs(job) for job_id, job in all_jobs.items()}
     assert any(re.search(r"\bmake test\b", s) for s in scripts["test"])
+    assert step_index(all_jobs["test"], r"\bmake test\b") < step_index(
+        all_jobs["test"], r"\bmake fuzz\b"
+    )
     synth = all_jobs["synth"]
     assert step_index(synth, r"\bmake synth\b(?! ENV)") < step_index(synth, r"\bmake checkov\b")
 
