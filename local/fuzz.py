@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from local.launch import ROOT, LocalRuntime
+
 DOCUMENT = ROOT / "docs" / "openapi.json"
 # What "the API holds" means here. Not checked, and why:
 # - ignored_auth, missing_required_header: IAM is not enforced locally (README: local deviations);
@@ -36,38 +35,6 @@ CHECKS = (
     "response_schema_conformance",
     "negative_data_rejection",
 )
-START_SECONDS = 120
-
-
-def _start_runtime(state_dir: Path) -> subprocess.Popen[bytes]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "runtime.json").unlink(missing_ok=True)
-    log = open(state_dir / "runtime.out", "wb")  # noqa: SIM115 - closed with the process
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    process = subprocess.Popen(  # noqa: S603 - our own module
-        [sys.executable, "-m", "local", "run", "--state-dir", str(state_dir)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=environment,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + START_SECONDS
-    while not (state_dir / "runtime.json").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            output = (state_dir / "runtime.out").read_text()[-3000:]
-            raise RuntimeError(f"the local runtime did not start:\n{output}")
-        time.sleep(0.2)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def _summary(ndjson: Path) -> dict[str, Any]:
@@ -101,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-fuzz")
     parser.add_argument("--report-dir", type=Path, default=ROOT / ".local-fuzz" / "report")
     args = parser.parse_args(argv)
-    runtime = _start_runtime(args.state_dir)
+    runtime = LocalRuntime(args.state_dir)
     try:
-        state = json.loads((args.state_dir / "runtime.json").read_text())
+        state = runtime.state()
         args.report_dir.mkdir(parents=True, exist_ok=True)
         ndjson = args.report_dir / "events.ndjson"
         command = [
@@ -140,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return code or 1
         return code
     finally:
-        _stop(runtime)
+        runtime.stop()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from shared.event_store import InvalidCursorError, plain
 from shared.intake import unavailable
 from shared.metrics import count
 from shared.observability import logger
+from shared.paging import DEFAULT_PAGE, PageCursor, PageLimit
 from shared.settings import FunctionSettings, get_settings
 from shared.webhook_requests import WebhookRequests
 
@@ -48,13 +49,11 @@ app = create_resolver(rejected_metric="EnrichmentRequestRejected")
 requests = WebhookRequests(rejected_metric="EnrichmentRequestRejected")
 ID_PATTERN = r"^[A-Za-z0-9._@:\-]{1,128}$"
 _ID = re.compile(ID_PATTERN)
-CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
 _IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
 CatalogId = Annotated[
     str, Path(pattern=ID_PATTERN, description="the catalog's id", examples=["catalog-42"])
 ]
 MAX_DETAILS = 200
-DEFAULT_PAGE, MAX_PAGE = 25, 100
 
 IDEMPOTENCY = IdempotencyConfig(
     event_key_jmespath="[catalog_id, idempotency_key]",
@@ -228,8 +227,8 @@ def enrichment_progress(
 )
 def user_enrichments(
     user_id: Annotated[str, Path(pattern=ID_PATTERN, examples=["user-7"])],
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=2048, pattern=CURSOR_PATTERN)] = None,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: PageCursor = None,
 ) -> Response[str]:
     try:
         items, next_cursor = _enrichments().store.for_user(user_id, limit, cursor)

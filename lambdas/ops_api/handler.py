@@ -17,14 +17,11 @@ from ops_api.operations import OpsSettings, ReplayRefusedError, UnknownQueueErro
 from shared.api import ApiError, ErrorCode, answers, api_handler, create_resolver, success
 from shared.event_store import EventStatus, EventStore, InvalidCursorError, plain
 from shared.observability import logger
+from shared.paging import DEFAULT_PAGE, PageCursor, PageLimit
 from shared.settings import get_settings
 
 app = create_resolver()
-MAX_PAGE = 100
-DEFAULT_PAGE = 25
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-# An opaque token this API returned: URL-safe base64 of a small JSON key.
-CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
 STAGE_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 PIPELINE_PATTERN = r"^[a-z][a-z_]{0,63}$"
 _IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
@@ -76,8 +73,8 @@ def _invalid(field: str, message: str) -> ApiError:
 def list_events(
     status: Annotated[EventStatus | None, Query()] = None,
     pipeline: Annotated[str | None, Query(pattern=PIPELINE_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=2048, pattern=CURSOR_PATTERN)] = None,
+    limit: PageLimit = DEFAULT_PAGE,
+    cursor: PageCursor = None,
 ) -> Response[str]:
     if not status and not pipeline:
         raise _invalid("status", "give status, pipeline, or both")
