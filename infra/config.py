@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.http_settings import HttpClientSettings
+
 ENVIRONMENTS_CONTEXT_KEY = "webhook-pipeline:environments"
 ENV_CONTEXT_KEY = "env"
 DEFAULT_ENV = "dev"
@@ -209,25 +211,6 @@ class ApiSettings(_Strict):
                     "throttled at or below the stage default"
                 )
         return self
-
-
-class HttpClientSettings(_Strict):
-    connect_timeout_seconds: float = Field(gt=0, le=30)
-    read_timeout_seconds: float = Field(gt=0, le=120)
-    max_retries: int = Field(ge=0, le=10)
-    backoff_factor_seconds: float = Field(ge=0, le=10)
-    max_retry_after_seconds: float = Field(ge=0, le=60)
-    pool_size: int = Field(ge=1, le=100)
-
-    @property
-    def worst_case_call_seconds(self) -> float:
-        """The longest one call can take: every attempt timing out, every pause at its maximum
-        (urllib3 backs off factor * 2 ** (n - 1); a Retry-After is capped)."""
-        attempts = self.max_retries + 1
-        longest_backoff = self.backoff_factor_seconds * float(2 ** max(0, self.max_retries - 1))
-        pause = max(self.max_retry_after_seconds, longest_backoff)
-        per_attempt = self.connect_timeout_seconds + self.read_timeout_seconds
-        return attempts * per_attempt + self.max_retries * pause
 
 
 class AlarmSettings(_Strict):
