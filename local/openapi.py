@@ -26,7 +26,6 @@ VERSION = "1"
 
 def _body_models() -> dict[tuple[str, str], Any]:
     from catalog.requests import EnrichmentRequest
-
     from erp.entities import ErpWebhook
     from orders.webhook import OrderWebhook
 

@@ -47,9 +47,8 @@ MARKETPLACE_TOKEN = "mkt-token-for-tests"  # a test value, not a real secret
 def cold_start() -> None:
     """Forget every per-container cache, as a new Lambda execution environment would."""
     from catalog_api import handler as catalog_handler
-    from enrichment_worker import handler as enrichment_handler
-
     from download_worker import handler as download_handler
+    from enrichment_worker import handler as enrichment_handler
     from erp_ingest import handler as erp_ingest_handler
     from erp_sync_worker import handler as erp_sync_handler
     from ops_api import handler as events_handler

@@ -22,11 +22,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from botocore.exceptions import BotoCoreError, ClientError
+
 from catalog.enrichments import Enrichments, QueueingError
 from catalog.requests import EnrichmentRequest, validate_request
 from catalog.status import progress
 from catalog.store import CatalogBusyError, EnrichmentStore, WritesIncompleteError
-
 from shared import aws_clients
 from shared.api import (
     ApiError,

@@ -16,13 +16,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from catalog.enrich import enrich_batch
 from catalog.messages import EnrichmentBatchRequested
 from catalog.provider import PING_PROVIDER, EnrichedFields, PingProvider, ProviderClient
 from catalog.requests import Product
 from catalog.status import BatchStatus, EnrichmentStatus, batch_outcome, final_status
 from catalog.store import EnrichmentStore, ProductStore
-
 from shared.batch import Attempt
 from shared.errors import NonRetryableError, RetryableError
 from shared.metrics import count, record

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from pydantic import Field
-from replay import requeue
 
+from replay import requeue
 from shared import aws_clients
 from shared.errors import NotReplayableError
 from shared.event_store import IN_FLIGHT_STATUSES, EventStatus, EventStore, utc_now

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from replay import requeue
 
+from replay import requeue
 from shared.errors import NotReplayableError
 from shared.event_store import IN_FLIGHT_STATUSES, EventStore, iso_time
 from shared.observability import logger

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+
 from catalog.batches import batch_id, split
 from catalog.enrich import enrich_batch
 from catalog.provider import (
@@ -26,7 +27,6 @@ from catalog.status import (
     final_status,
     progress,
 )
-
 from shared.errors import RetryableError
 from tests.support.catalog import enrichment_body, products
 
