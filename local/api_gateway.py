@@ -133,7 +133,7 @@ class LocalApi:
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self.routes = routes
-        self._functions = functions
+        self.functions = functions
         self.openapi_file = openapi_file
         stages = template.resources("AWS::ApiGateway::Stage").values()
         self.stage = next((str(s["Properties"]["StageName"]) for s in stages), "local")
@@ -190,87 +190,90 @@ class LocalApi:
         return status, body.encode()
 
     def _handler_class(self) -> type[BoundedRequestHandler]:
-        api = self
+        return type("Handler", (_GatewayHandler,), {"api": self, "limits": self.limits})
 
-        class Handler(BoundedRequestHandler):
-            protocol_version = "HTTP/1.1"
-            limits = api.limits
 
-            def error_payload(self, error: RequestRefusedError) -> tuple[str, bytes]:
-                response_type, message = _REFUSED_AS.get(error.kind, ("", None))
-                if not response_type:
-                    response_type = "DEFAULT_4XX" if error.status < 500 else "DEFAULT_5XX"
-                _, payload = api.gateway_error(
-                    error.status, response_type, message or error.message
-                )
-                return "application/json", payload
+class _GatewayHandler(BoundedRequestHandler):
+    """One request as API Gateway REST would take it: its own answers first, then the route's
+    function through a proxy event."""
 
-            def handle_request(self) -> None:
-                try:
-                    self._route()
-                except (RequestRefusedError, ConnectionError, TimeoutError):
-                    raise
-                except Exception:
-                    log.exception("%s %s: unexpected error", self.command, self.path[:200])
-                    if self._responded:
-                        raise
-                    self._gateway(500, "DEFAULT_5XX", "Internal server error")
+    protocol_version = "HTTP/1.1"
+    api: LocalApi
 
-            def _route(self) -> None:
-                url = urlsplit(self.path)
-                body = self.read_body()
-                if url.path == "/openapi.json" and self.command in ("GET", "HEAD"):
-                    self._openapi()
-                    return
-                prefix = f"/{api.stage}"
-                if url.path != prefix and not url.path.startswith(prefix + "/"):
-                    self._gateway(*_MISSING_TOKEN)  # no such stage
-                    return
-                path = url.path[len(prefix) :] or "/"
-                matched = api.match(self.command, path)
-                if matched is None:
-                    self._gateway(*_MISSING_TOKEN)
-                    return
-                route, parameters = matched
-                event = api_gateway_event(
-                    method=self.command,
-                    path=path,
-                    resource=route.resource,
-                    stage=api.stage,
-                    headers=self.header_items(),
-                    query=parse_qsl(url.query, keep_blank_values=True),
-                    path_parameters=parameters,
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                try:
-                    response = api._functions[route.function_logical_id].invoke(event)
-                    status, headers, payload = _proxy_response(response)
-                except InvocationError as exc:
-                    log.warning("%s %s: %s", self.command, path, exc)
-                    if exc.kind == "timeout":
-                        self._gateway(504, "INTEGRATION_TIMEOUT", "Endpoint request timed out")
-                    else:
-                        self._gateway(502, "INTEGRATION_FAILURE", "Internal server error")
-                    return
-                self.respond(status, headers, payload)
+    def error_payload(self, error: RequestRefusedError) -> tuple[str, bytes]:
+        response_type, message = _REFUSED_AS.get(error.kind, ("", None))
+        if not response_type:
+            response_type = "DEFAULT_4XX" if error.status < 500 else "DEFAULT_5XX"
+        _, payload = self.api.gateway_error(error.status, response_type, message or error.message)
+        return "application/json", payload
 
-            def _openapi(self) -> None:
-                document = api.openapi_file
-                try:
-                    payload = document.read_bytes() if document is not None else None
-                except OSError:
-                    payload = None
-                if payload is None:
-                    self._gateway(404, "RESOURCE_NOT_FOUND", "openapi.json is not generated yet")
-                    return
-                self.respond(200, [("Content-Type", "application/json")], payload)
+    def handle_request(self) -> None:
+        try:
+            self._route()
+        except (RequestRefusedError, ConnectionError, TimeoutError):
+            raise
+        except Exception:
+            log.exception("%s %s: unexpected error", self.command, self.path[:200])
+            if self._responded:
+                raise
+            self._gateway(500, "DEFAULT_5XX", "Internal server error")
 
-            def _gateway(self, status: int, response_type: str, message: str) -> None:
-                status, payload = api.gateway_error(status, response_type, message)
-                self.respond(status, [("Content-Type", "application/json")], payload)
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        body = self.read_body()
+        if url.path == "/openapi.json" and self.command in ("GET", "HEAD"):
+            self._openapi()
+            return
+        prefix = f"/{self.api.stage}"
+        if url.path != prefix and not url.path.startswith(prefix + "/"):
+            self._gateway(*_MISSING_TOKEN)  # no such stage
+            return
+        path = url.path[len(prefix) :] or "/"
+        matched = self.api.match(self.command, path)
+        if matched is None:
+            self._gateway(*_MISSING_TOKEN)
+            return
+        route, parameters = matched
+        event = api_gateway_event(
+            method=self.command,
+            path=path,
+            resource=route.resource,
+            stage=self.api.stage,
+            headers=self.header_items(),
+            query=parse_qsl(url.query, keep_blank_values=True),
+            path_parameters=parameters,
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        self._invoke(route, path, event)
 
-        return Handler
+    def _invoke(self, route: Route, path: str, event: dict[str, Any]) -> None:
+        try:
+            response = self.api.functions[route.function_logical_id].invoke(event)
+            status, headers, payload = _proxy_response(response)
+        except InvocationError as exc:
+            log.warning("%s %s: %s", self.command, path, exc)
+            if exc.kind == "timeout":
+                self._gateway(504, "INTEGRATION_TIMEOUT", "Endpoint request timed out")
+            else:
+                self._gateway(502, "INTEGRATION_FAILURE", "Internal server error")
+            return
+        self.respond(status, headers, payload)
+
+    def _openapi(self) -> None:
+        document = self.api.openapi_file
+        try:
+            payload = document.read_bytes() if document is not None else None
+        except OSError:
+            payload = None
+        if payload is None:
+            self._gateway(404, "RESOURCE_NOT_FOUND", "openapi.json is not generated yet")
+            return
+        self.respond(200, [("Content-Type", "application/json")], payload)
+
+    def _gateway(self, status: int, response_type: str, message: str) -> None:
+        status, payload = self.api.gateway_error(status, response_type, message)
+        self.respond(status, [("Content-Type", "application/json")], payload)
 
 
 def _proxy_response(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:

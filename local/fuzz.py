@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from local.launch import ROOT, LocalRuntime
+from local.launch import ROOT, RuntimeProcess
 
 DOCUMENT = ROOT / "docs" / "openapi.json"
 # What "the API holds" means here. Not checked, and why:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-fuzz")
     parser.add_argument("--report-dir", type=Path, default=ROOT / ".local-fuzz" / "report")
     args = parser.parse_args(argv)
-    runtime = LocalRuntime(args.state_dir)
+    runtime = RuntimeProcess(args.state_dir)
     try:
         state = runtime.state()
         args.report_dir.mkdir(parents=True, exist_ok=True)

@@ -58,17 +58,8 @@ def api_gateway_event(
     binary: bool = False,
 ) -> dict[str, Any]:
     """A REST API proxy integration event (payload format 1.0)."""
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in headers:
-        single[name] = value
-        multi.setdefault(name, []).append(value)
-    query_single: dict[str, str] = {}
-    query_multi: dict[str, list[str]] = {}
-    for name, value in query:
-        query_single[name] = value
-        query_multi.setdefault(name, []).append(value)
-    now = datetime.now(UTC)
+    single, multi = _single_and_multi(headers)
+    query_single, query_multi = _single_and_multi(query)
     if binary:
         text, encoded = base64.b64encode(body).decode(), True
     else:
@@ -85,19 +76,38 @@ def api_gateway_event(
         "stageVariables": None,
         "body": text if body else None,
         "isBase64Encoded": encoded,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/{stage}{path}",
-            "stage": stage,
-            "requestId": str(uuid.uuid4()),
-            "extendedRequestId": str(uuid.uuid4()),
-            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(now.timestamp() * 1000),
-            "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent")},
-            "protocol": "HTTP/1.1",
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "127.0.0.1",
-        },
+        "requestContext": _request_context(
+            method, path, resource, stage, source_ip, single.get("User-Agent")
+        ),
+    }
+
+
+def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """API Gateway's two views of repeated names: the last value, and every value."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def _request_context(
+    method: str, path: str, resource: str, stage: str, source_ip: str, user_agent: str | None
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "resourcePath": resource,
+        "httpMethod": method,
+        "path": f"/{stage}{path}",
+        "stage": stage,
+        "requestId": str(uuid.uuid4()),
+        "extendedRequestId": str(uuid.uuid4()),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+        "protocol": "HTTP/1.1",
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": "127.0.0.1",
     }

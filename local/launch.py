@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 120
 
 
-class LocalRuntime:
+class RuntimeProcess:
     def __init__(self, state_dir: Path, *args: str) -> None:
         """Started and ready (its runtime.json written) when this returns; raises with the end
         of its output when it does not start within START_SECONDS."""

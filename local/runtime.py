@@ -14,16 +14,9 @@ runtime, the others on demand.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +28,15 @@ from botocore.config import Config
 from infra.config import load_settings
 from local.api_gateway import LocalApi, routes_from
 from local.event_sources import EventSourceMapping, QueuePoller, mappings_from
-from local.function_host import FunctionSpec
-from local.functions import FunctionPool, pool_size
+from local.function_specs import function_label, function_pool_sizes, function_spec
+from local.functions import FunctionPool
+from local.moto_server import MotoServer
 from local.peers import InternalOrdersApi, MarketplaceApi
 from local.provider_api import ProductDataApi
 from local.provision import Provisioned, provision
+from local.runtime_state import runtime_state
 from local.schedules import ScheduleRunner, schedules_from
+from local.synth import environments, load_template
 from local.template import StackTemplate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,43 +44,7 @@ STATE_DIR = ROOT / ".local"
 OPENAPI_FILE = ROOT / "docs" / "openapi.json"
 DEFAULT_MAX_CONCURRENCY = 4
 REGION = "us-east-1"
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
-}
 log = logging.getLogger("local")
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the runtime dies, however it dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def function_pool_sizes(
-    template: StackTemplate, mappings: list[EventSourceMapping], cap: int
-) -> dict[str, int]:
-    """Logical id → pool size of each Python function (`local.functions.pool_size`)."""
-    sizes = {}
-    for logical_id, resource in template.resources("AWS::Lambda::Function").items():
-        if not template.is_python_function(logical_id):
-            continue
-        reserved = resource["Properties"].get("ReservedConcurrentExecutions")
-        sizes[logical_id] = pool_size(
-            reserved=None if reserved is None else int(template.resolve(reserved)),
-            source_concurrency=[
-                m.maximum_concurrency for m in mappings if m.function_logical_id == logical_id
-            ],
-            cap=cap,
-        )
-    return sizes
 
 
 @dataclass
@@ -99,7 +59,7 @@ class RuntimeOptions:
 
 @dataclass
 class _Parts:
-    moto: subprocess.Popen[bytes] | None = None
+    moto: MotoServer | None = None
     peers: list[Any] = field(default_factory=list)
     schedules: list[ScheduleRunner] = field(default_factory=list)
     functions: dict[str, FunctionPool] = field(default_factory=dict)
@@ -122,6 +82,7 @@ class LocalRuntime:
         self.erp_webhook_keys: list[str] = []
         self._pids: dict[str, list[int]] = {}
         self._mappings: list[EventSourceMapping] = []
+        self.region = REGION
 
     @property
     def template(self) -> StackTemplate:
@@ -151,12 +112,13 @@ class LocalRuntime:
     def start(self) -> None:
         state_dir = self.options.state_dir
         (state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        self._template = self._load_template(state_dir)
+        self._template = load_template(self.options.env, self.options.cdk_out, state_dir, REGION)
         for kind, paths in self.template.not_emulated().items():
             log.info("not emulated: %s (%d): %s", kind, len(paths), ", ".join(paths))
-        self._start_moto(state_dir)
+        self.parts.moto = MotoServer(state_dir / "logs" / "moto.log")
+        self.moto_endpoint = self.parts.moto.endpoint
         self._provisioned = provision(self.template, self.client)
-        settings = load_settings(self._environments(), self.options.env)
+        settings = load_settings(environments(), self.options.env)
         secrets = self.provisioned.secret_values
         self.marketplace = MarketplaceApi(secrets[settings.secret_names.marketplace_api_token])
         self.internal_api = InternalOrdersApi()
@@ -201,11 +163,7 @@ class LocalRuntime:
         for peer in self.parts.peers:
             peer.__exit__(None, None, None)
         if self.parts.moto is not None:
-            self.parts.moto.terminate()
-            try:
-                self.parts.moto.wait(10)
-            except subprocess.TimeoutExpired:
-                self.parts.moto.kill()
+            self.parts.moto.stop()
         self.parts = _Parts()
         self.state_file.unlink(missing_ok=True)
 
@@ -236,37 +194,7 @@ class LocalRuntime:
         raise KeyError(construct_path_part)
 
     def state(self) -> dict[str, Any]:
-        return {
-            "ready": True,
-            "stack": self.template.stack_name,
-            "region": REGION,
-            "api_url": self.api_url,
-            "moto_endpoint": self.moto_endpoint,
-            "signing_secrets": self.signing_secrets,
-            "erp_webhook_keys": self.erp_webhook_keys,
-            "marketplace_url": self.marketplace.url if self.marketplace else "",
-            "internal_api_url": self.internal_api.url if self.internal_api else "",
-            "provider_url": self.provider.url if self.provider else "",
-            "functions": {
-                worker.spec.name: {
-                    "path": self.template.path_of(logical_id),
-                    "pid": worker.pid,  # the first execution environment's
-                    "pids": worker.pids,  # every one started so far, in the order they started
-                    "pool_size": worker.size,
-                    "restarts": worker.restarts,
-                    "log": str(worker.spec.log_file),
-                }
-                for logical_id, worker in self.parts.functions.items()
-            },
-            "queues": {self.template.path_of(i): url for i, url in self.provisioned.queues.items()},
-            "dead_letter_queues": {
-                self.template.path_of(i): url
-                for i, url in self.provisioned.dead_letter_queues.items()
-            },
-            "tables": {self.template.path_of(i): n for i, n in self.provisioned.tables.items()},
-            "buckets": {self.template.path_of(i): n for i, n in self.provisioned.buckets.items()},
-            "not_emulated": self.template.not_emulated(),
-        }
+        return runtime_state(self)
 
     def heal(self) -> bool:
         """Restart any function process that died while idle, and keep runtime.json's pids
@@ -290,101 +218,8 @@ class LocalRuntime:
 
     # -- parts ---------------------------------------------------------------------------------
 
-    def _environments(self) -> Any:
-        return json.loads((ROOT / "cdk.json").read_text())["context"][
-            "webhook-pipeline:environments"
-        ]
-
-    def _load_template(self, state_dir: Path) -> StackTemplate:
-        cdk_out = self.options.cdk_out
-        if cdk_out is None:
-            cdk_out = state_dir / "cdk.out"
-            started = time.monotonic()
-            result = subprocess.run(  # noqa: S603 - our own module, fixed argv
-                [sys.executable, "-m", "local.synth", str(cdk_out), self.options.env],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"synth failed:\n{result.stderr[-3000:]}")
-            log.info("synthesized %s in %.1fs", cdk_out, time.monotonic() - started)
-        stack = load_settings(self._environments(), self.options.env).stack_name
-        return StackTemplate.load(cdk_out, stack, REGION)
-
-    def _start_moto(self, state_dir: Path) -> None:
-        port = free_port()
-        self.moto_endpoint = f"http://127.0.0.1:{port}"
-        with open(state_dir / "logs" / "moto.log", "ab") as output:
-            self.parts.moto = subprocess.Popen(  # noqa: S603 - moto's own server module
-                [sys.executable, "-m", "local.moto_extensions", "-H", "127.0.0.1", "-p", str(port)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-                # Out of the terminal's process group: Ctrl-C must not stop moto before the
-                # pollers; the runtime stops it last (and the kernel does if the runtime dies).
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.moto_endpoint}/moto-api/", timeout=1):  # noqa: S310
-                    return
-            except OSError:
-                if self.parts.moto.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError(f"moto server did not start on {self.moto_endpoint}")
-
-    def _function_spec(
-        self, logical_id: str, overrides: dict[str, str], logs: Path
-    ) -> FunctionSpec:
-        resource = self.template.raw["Resources"][logical_id]
-        properties = resource["Properties"]
-        name = self.template.physical[logical_id].ref
-        variables = self.template.resolve(properties.get("Environment", {}).get("Variables", {}))
-        for key, value in variables.items():
-            for remote, local in overrides.items():
-                if isinstance(value, str) and value.rstrip("/").startswith(remote):
-                    variables[key] = local + value.rstrip("/")[len(remote) :]
-        logging_config = properties.get("LoggingConfig", {})
-        environment = {
-            **{k: str(v) for k, v in variables.items()},
-            # What Lambda's runtime adds, pointed at the local emulator.
-            **DUMMY_CREDENTIALS,
-            "AWS_ENDPOINT_URL": self.moto_endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_FORMAT": logging_config.get("LogFormat", "Text"),
-            "AWS_LAMBDA_LOG_LEVEL": logging_config.get("ApplicationLogLevel", "INFO"),
-            "LAMBDA_TASK_ROOT": str(self.template.asset_dir(logical_id)),
-            "LOCAL_FUNCTION_ARN": self.template.physical[logical_id].attributes["Arn"],
-            # No X-Ray daemon locally.
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "TZ": "UTC",
-        }
-        return FunctionSpec(
-            logical_id=logical_id,
-            name=name,
-            handler=properties["Handler"],
-            code_dir=self.template.asset_dir(logical_id),
-            environment=environment,
-            timeout_seconds=int(properties.get("Timeout", 3)),
-            memory_mb=int(properties.get("MemorySize", 128)),
-            log_file=logs / f"{name}.log",
-        )
-
     def function_label(self, logical_id: str) -> str:
-        """`Erp/SyncWorker` for `WebhookPipeline-dev/Erp/SyncWorker/Function/Resource`."""
-        parts = self.template.path_of(logical_id).split("/")[1:]
-        while parts and parts[-1] in ("Resource", "Function"):
-            parts.pop()
-        return "/".join(parts) or logical_id
+        return function_label(self.template, logical_id)
 
     def pool_sizes(self) -> dict[str, int]:
         """Logical id → how many execution environments each Python function may have."""
@@ -393,7 +228,17 @@ class LocalRuntime:
     def _start_functions(self, overrides: dict[str, str], logs: Path) -> None:
         sizes = self.pool_sizes()
         workers = [
-            FunctionPool(self._function_spec(logical_id, overrides, logs), size)
+            FunctionPool(
+                function_spec(
+                    self.template,
+                    logical_id,
+                    overrides=overrides,
+                    logs=logs,
+                    moto_endpoint=self.moto_endpoint,
+                    region=REGION,
+                ),
+                size,
+            )
             for logical_id, size in sizes.items()
         ]
         # One execution environment each now; the pools grow as invokes need them.

@@ -8,11 +8,45 @@ the CDK's Node.js kernel.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+from local.template import StackTemplate
 
 ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("local")
+
+
+def environments() -> Any:
+    """The `webhook-pipeline:environments` entries of cdk.json, as the app reads them."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]["webhook-pipeline:environments"]
+
+
+def load_template(env: str, cdk_out: Path | None, state_dir: Path, region: str) -> StackTemplate:
+    """The env's template from `cdk_out`, or synthesized into the state dir first (in a child
+    process: the runtime never loads the CDK's Node.js kernel)."""
+    from infra.config import load_settings
+
+    if cdk_out is None:
+        cdk_out = state_dir / "cdk.out"
+        started = time.monotonic()
+        result = subprocess.run(  # noqa: S603 - our own module, fixed argv
+            [sys.executable, "-m", "local.synth", str(cdk_out), env],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"synth failed:\n{result.stderr[-3000:]}")
+        log.info("synthesized %s in %.1fs", cdk_out, time.monotonic() - started)
+    stack = load_settings(environments(), env).stack_name
+    return StackTemplate.load(cdk_out, stack, region)
 
 
 def synthesize(outdir: Path, env: str = "dev") -> str:

@@ -229,6 +229,12 @@ def _parser() -> argparse.ArgumentParser:
     checking.add_argument("--cdk-json", type=Path, default=CDK_JSON, help=argparse.SUPPRESS)
     checking.set_defaults(local_command=preflight)
 
+    _add_event_commands(commands)
+    _add_dlq_commands(commands)
+    return parser
+
+
+def _add_event_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     events = commands.add_parser("events", help="look events up, list them, replay them")
     event_commands = events.add_subparsers(dest="events_command", required=True)
     show = event_commands.add_parser("show", help="one event, its status and history")
@@ -249,6 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--force", action="store_true", help="even if it is not DEAD_LETTERED")
     replay.set_defaults(run=events_replay)
 
+
+def _add_dlq_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dlq = commands.add_parser("dlq", help="dead-letter queues")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     redrive = dlq_commands.add_parser("redrive", help="move a stage's DLQ back to its queue")
@@ -258,7 +266,6 @@ def _parser() -> argparse.ArgumentParser:
     progress = dlq_commands.add_parser("status", help="a DLQ's depth and its redrive tasks")
     progress.add_argument("queue")
     progress.set_defaults(run=dlq_status)
-    return parser
 
 
 def _target(args: argparse.Namespace) -> Target:

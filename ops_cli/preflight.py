@@ -137,7 +137,25 @@ def account_problems(
                 f"is pinned to {settings.account}: use credentials for {settings.account}",
             )
         )
-    where = f"{facts.caller_account}/{facts.region}"
+    problems += _stack_problems(settings, facts)
+    problems += _bootstrap_problems(settings, facts, required_bootstrap)
+    problems += _concurrency_problems(settings, facts)
+    problems += _secret_problems(settings, facts)
+    if settings.alarms.actions_enabled and facts.alarm_subscribers is not None:
+        confirmed, pending = facts.alarm_subscribers
+        if confirmed == 0:
+            problems.append(
+                Problem(
+                    "alarms",
+                    f"the alarm topic has no confirmed subscriber ({pending} pending): confirm "
+                    "the subscription email sent to the on-call address, or subscribe a pager",
+                )
+            )
+    return problems
+
+
+def _stack_problems(settings: EnvironmentSettings, facts: AccountFacts) -> list[Problem]:
+    problems: list[Problem] = []
     status = facts.stack_status or ""
     if status == "ROLLBACK_COMPLETE":
         problems.append(
@@ -155,6 +173,14 @@ def account_problems(
                 f"{settings.stack_name} is {status}: another deploy is running; wait for it",
             )
         )
+    return problems
+
+
+def _bootstrap_problems(
+    settings: EnvironmentSettings, facts: AccountFacts, required_bootstrap: int
+) -> list[Problem]:
+    problems: list[Problem] = []
+    where = f"{facts.caller_account}/{facts.region}"
     if facts.bootstrap_version is None:
         problems.append(
             Problem(
@@ -171,18 +197,6 @@ def account_problems(
                 f"assembly needs {required_bootstrap}: run make bootstrap ENV={settings.name}",
             )
         )
-    problems += _concurrency_problems(settings, facts)
-    problems += _secret_problems(settings, facts)
-    if settings.alarms.actions_enabled and facts.alarm_subscribers is not None:
-        confirmed, pending = facts.alarm_subscribers
-        if confirmed == 0:
-            problems.append(
-                Problem(
-                    "alarms",
-                    f"the alarm topic has no confirmed subscriber ({pending} pending): confirm "
-                    "the subscription email sent to the on-call address, or subscribe a pager",
-                )
-            )
     return problems
 
 

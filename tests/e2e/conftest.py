@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from local.launch import LocalRuntime
+from local.launch import RuntimeProcess
 
 
 @pytest.fixture(scope="package")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # Schedules tick every 2s instead of minutes, so the sweeper's runs can be seen.
-    local = LocalRuntime(tmp_path_factory.mktemp("local-runtime"), "--schedule-every", "2")
+    local = RuntimeProcess(tmp_path_factory.mktemp("local-runtime"), "--schedule-every", "2")
     try:
         state = local.state()
         state["state_file"] = str(local.state_file)

@@ -17,8 +17,8 @@ import pytest
 
 from local.event_sources import EventSourceMapping
 from local.function_host import FunctionSpec
+from local.function_specs import function_pool_sizes
 from local.functions import FunctionPool, InvocationError, pool_size
-from local.runtime import function_pool_sizes
 from local.template import StackTemplate
 
 HANDLERS = """
