@@ -50,6 +50,8 @@ class CatalogEnrichment(Construct):
                 "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
                 "ENRICHMENT_QUEUE_URL": self.queue.queue.queue_url,
                 "DEFAULT_BATCH_SIZE": str(settings.default_batch_size),
+                "MAX_PRODUCTS": str(settings.max_products),
+                "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
             },
         )
         role = self.api_function.role

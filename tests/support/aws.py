@@ -197,4 +197,5 @@ def function_environment(
         "PROVIDER_API_BASE_URL": provider_url,
         "PROVIDER_KEY_SECRET_NAME": "provider-api-key",
         "DEFAULT_BATCH_SIZE": "20",
+        "MAX_PRODUCTS": "10000",
     }
