@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
-.PHONY: help install demo local send lint format typecheck test test-unit test-integration test-e2e test-infra \
+.PHONY: help install demo local send lint format typecheck test pr test-unit test-integration test-e2e test-infra \
         synth lock openapi fuzz checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
         require-env require-assembly
 
@@ -56,8 +56,10 @@ format: install ## Apply ruff fixes and formatting
 typecheck: install ## mypy (strict)
 	$(VENV)/bin/mypy
 
-test: lint typecheck ## Lint, type-check and run every test suite (offline)
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+test: lint typecheck ## Lint, type-check and run every test suite (offline), with the coverage floor
+	$(VENV)/bin/pytest -n 2 --dist loadfile --cov --cov-report=term
+
+pr: test fuzz synth checkov ## Everything CI runs on a pull request that needs no AWS account
 
 test-unit: install
 	$(VENV)/bin/pytest tests/unit
