@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from shared.metric_names import Metric
 
 from infra.config import EnvironmentSettings, Functions, Queues
+from shared.metric_names import Metric
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
