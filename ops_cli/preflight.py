@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config import EnvironmentSettings
+from ops_cli.config_checks import Problem, config_problems
 
 # Lambda keeps this much of an account's concurrency unreserved, whatever is asked.
 MIN_UNRESERVED_CONCURRENCY = 100
@@ -24,22 +24,11 @@ MIN_UNRESERVED_CONCURRENCY = 100
 # needs 8); a synthesized assembly's manifest says exactly.
 DEFAULT_BOOTSTRAP_VERSION = 8
 CDK_QUALIFIER = "hnb659fds"
-# Reserved for documentation and testing (RFC 2606, RFC 6761), or this machine.
-_PLACEHOLDER_SUFFIXES = (".example", ".test", ".invalid", ".localhost")
-_PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
-_PLACEHOLDER_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 - a name, not a bind
 # Values the partner issues: until they are set the pipeline fails every event that needs them.
 PARTNER_SECRETS = {
     "marketplace_api_token": "the marketplace's API token",
     "provider_api_key": "the product-data provider's API key",
 }
-STRICT_ENVS = frozenset({"staging", "prod"})
-
-
-@dataclass(frozen=True)
-class Problem:
-    check: str
-    message: str  # what is wrong and what to do, on one line
 
 
 @dataclass(frozen=True)
@@ -61,67 +50,6 @@ class AccountFacts:
     secrets: dict[str, SecretState | None]  # by config key (`secret_names.<key>`)
     alarm_subscribers: tuple[int, int] | None  # (confirmed, pending), None: no topic yet
     notes: list[str] = field(default_factory=list)
-
-
-def is_placeholder_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    return (
-        host in _PLACEHOLDER_HOSTS
-        or host.endswith(_PLACEHOLDER_SUFFIXES)
-        or any(host == d or host.endswith(f".{d}") for d in _PLACEHOLDER_DOMAINS)
-        or host.split(".")[-1] in {s.lstrip(".") for s in _PLACEHOLDER_SUFFIXES}
-    )
-
-
-def config_problems(settings: EnvironmentSettings) -> list[Problem]:
-    """What the env's config alone says cannot work."""
-    problems: list[Problem] = []
-    where = f"cdk.json webhook-pipeline:environments.{settings.name}"
-    strict = settings.name in STRICT_ENVS
-    if strict and not (settings.account and settings.region):
-        problems.append(
-            Problem(
-                "target",
-                f"{settings.name} is not pinned to an account and region: set `account` and "
-                f"`region` in {where}, so it deploys only there",
-            )
-        )
-    if strict:
-        urls = {
-            "marketplace_api_base_url": settings.marketplace_api_base_url,
-            "internal_api_base_url": settings.internal_api_base_url,
-            "enrichment.provider_api_base_url": settings.enrichment.provider_api_base_url,
-            "runbook_url": settings.runbook_url,
-        }
-        for key, url in urls.items():
-            host = urlsplit(str(url)).hostname or ""
-            if is_placeholder_host(host):
-                problems.append(
-                    Problem(
-                        "placeholder",
-                        f"{key} {str(url).rstrip('/')} is a placeholder host: set the real URL "
-                        f"in {where}",
-                    )
-                )
-    email = settings.alarm_email
-    if settings.alarms.actions_enabled:
-        if email is None:
-            problems.append(
-                Problem(
-                    "alarms",
-                    f"alarms notify the alarm topic but no one is subscribed: set alarm_email "
-                    f"to the on-call address in {where} (or set alarms.actions_enabled false)",
-                )
-            )
-        elif is_placeholder_host(email.rsplit("@", 1)[-1]):
-            problems.append(
-                Problem(
-                    "alarms",
-                    f"alarm_email {email} is a placeholder address: alarms would page no one; "
-                    f"set the on-call address in {where}",
-                )
-            )
-    return problems
 
 
 def account_problems(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra.config import load_settings
-from ops_cli.preflight import AccountFacts, account_problems, is_placeholder_host
+from ops_cli.config_checks import is_placeholder_host
+from ops_cli.preflight import AccountFacts, account_problems
 from tests.support.settings import complete_prod
 
 
