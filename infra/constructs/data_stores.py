@@ -10,12 +10,14 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs.nag import acknowledge
+from shared.indexes import ENRICHMENTS_BY_USER, EVENTS_BY_PIPELINE, EVENTS_BY_STATUS, Index
 
 NONCURRENT_VERSION_DAYS = 30
-STATUS_INDEX = "by-status"
-PIPELINE_INDEX = "by-pipeline"
-USER_INDEX = "by-user"
 ACCESS_LOG_DAYS = 90
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
 class DataStores(Construct):
@@ -25,15 +27,8 @@ class DataStores(Construct):
         removal = RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY
         self.events_table = self._table("EventsTable", "event_id", "expires_at", removal)
         # Operators list events newest first by status or by pipeline: queries, never scans.
-        for index, partition in ((STATUS_INDEX, "status"), (PIPELINE_INDEX, "pipeline")):
-            self.events_table.add_global_secondary_index(
-                index_name=index,
-                partition_key=dynamodb.Attribute(
-                    name=partition, type=dynamodb.AttributeType.STRING
-                ),
-                sort_key=dynamodb.Attribute(name="received_at", type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL,
-            )
+        self._add_index(self.events_table, EVENTS_BY_STATUS)
+        self._add_index(self.events_table, EVENTS_BY_PIPELINE)
         # Powertools Idempotency's own schema: partition key `id`, TTL attribute `expiration`.
         self.idempotency_table = self._table("IdempotencyTable", "id", "expiration", removal)
         # The ERP's entities as last synced; tombstones keep deletes ordered, so nothing expires.
@@ -45,36 +40,23 @@ class DataStores(Construct):
         self.enrichment_table = self._table(
             "EnrichmentTable", "catalog_id", None, removal, sort_key="batch_id"
         )
-        self.enrichment_table.add_global_secondary_index(
-            index_name=USER_INDEX,
-            partition_key=dynamodb.Attribute(name="user_id", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
+        self._add_index(self.enrichment_table, ENRICHMENTS_BY_USER)
         self.products_table = self._table(
             "ProductsTable", "catalog_id", None, removal, sort_key="product_id"
         )
         self.access_logs_bucket = self._access_logs_bucket(removal)
-        self.payload_bucket = s3.Bucket(
-            self,
-            "PayloadBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-noncurrent-versions",
-                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-            server_access_logs_bucket=self.access_logs_bucket,
-            server_access_logs_prefix="payload-bucket/",
-            removal_policy=removal,
-            auto_delete_objects=not env.retain_data,
-        )
+        self.payload_bucket = self._payload_bucket(removal)
+
+    @property
+    def tables(self) -> list[dynamodb.Table]:
+        """Every table, in the order monitoring shows them."""
+        return [
+            self.events_table,
+            self.idempotency_table,
+            self.entities_table,
+            self.enrichment_table,
+            self.products_table,
+        ]
 
     @property
     def events_environment(self) -> dict[str, str]:
@@ -96,14 +78,8 @@ class DataStores(Construct):
         table = dynamodb.Table(
             self,
             construct_id,
-            partition_key=dynamodb.Attribute(
-                name=partition_key, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=(
-                dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING)
-                if sort_key
-                else None
-            ),
+            partition_key=_string(partition_key),
+            sort_key=_string(sort_key) if sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=ttl_attribute,
@@ -120,6 +96,37 @@ class DataStores(Construct):
                 f"{self._env.name} holds disposable test data; PITR is on in staging and prod",
             )
         return table
+
+    @staticmethod
+    def _add_index(table: dynamodb.Table, index: Index) -> None:
+        table.add_global_secondary_index(
+            index_name=index.name,
+            partition_key=_string(index.partition_key),
+            sort_key=_string(index.sort_key),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+    def _payload_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            "PayloadBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="payload-bucket/",
+            removal_policy=removal,
+            auto_delete_objects=not self._env.retain_data,
+        )
 
     def _access_logs_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
         bucket = s3.Bucket(

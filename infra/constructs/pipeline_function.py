@@ -2,7 +2,7 @@
 
 Python 3.14 on arm64, active X-Ray tracing, JSON logs at the env's level into an explicit log
 group with the env's retention, its own role with no managed policies (grants are added by the
-stack, resource by resource), and the shared dependencies layer.
+construct that builds it, resource by resource), and the shared dependencies layer.
 """
 
 from __future__ import annotations
@@ -53,7 +53,29 @@ class PipelineFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{self.name} ({env.name}): least privilege, granted per resource",
         )
-        self.function = lambda_.Function(
+        self.timeout = Duration.seconds(function.timeout_seconds)
+        self.function = self._build_function(
+            handler, description, function, env, runtime, environment
+        )
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which take no "
+            "resource ARN; every other grant on this role names its resource",
+        )
+        self._retry_schedule: str | None = None
+
+    def _build_function(
+        self,
+        handler: str,
+        description: str,
+        function: FunctionSettings,
+        env: EnvironmentSettings,
+        runtime: LambdaRuntime,
+        environment: dict[str, str],
+    ) -> lambda_.Function:
+        return lambda_.Function(
             self,
             "Function",
             description=description,
@@ -63,7 +85,7 @@ class PipelineFunction(Construct):
             code=runtime.code,
             layers=[runtime.dependencies],
             memory_size=function.memory_mb,
-            timeout=Duration.seconds(function.timeout_seconds),
+            timeout=self.timeout,
             reserved_concurrent_executions=function.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -77,15 +99,6 @@ class PipelineFunction(Construct):
                 **environment,
             },
         )
-        self.log_group.grant_write(self.role)
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which take no "
-            "resource ARN; every other grant on this role names its resource",
-        )
-        self.timeout = Duration.seconds(function.timeout_seconds)
-        self._retry_schedule: str | None = None
 
     def consume(self, source: QueueWithDlq, consumer: QueueConsumerSettings) -> None:
         """Poll `source` with partial batch responses; let the function dead-letter by hand and

@@ -32,8 +32,13 @@ class Platform:
         description: str,
         settings: FunctionSettings,
         environment: dict[str, str],
+        records_events: bool,
     ) -> PipelineFunction:
-        """A function with the platform's defaults; every one can record events."""
+        """A function with the platform's defaults. `records_events`: it writes the events
+        table (the webhook pipelines' stages, the sweeper, the ops API), so it finds the table
+        and the events' time to live in its environment; catalog enrichment keeps its own
+        tables and is not told of it."""
+        events = self.stores.events_environment if records_events else {}
         return PipelineFunction(
             scope,
             construct_id,
@@ -42,5 +47,5 @@ class Platform:
             function=settings,
             env=self.env,
             runtime=self.runtime,
-            environment={**self.stores.events_environment, **environment},
+            environment={**events, **environment},
         )

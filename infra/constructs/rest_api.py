@@ -15,7 +15,9 @@ from constructs import Construct
 from infra.config import EnvironmentSettings
 from infra.constructs.log_groups import log_group
 from infra.constructs.nag import acknowledge
-from infra.constructs.web_acl import ApiWebAcl, EdgeRoutes
+from infra.constructs.waf_statements import EdgeRoutes
+from infra.constructs.web_acl import ApiWebAcl
+from shared.sources import Source
 
 _ACCESS_LOG_FORMAT = {
     "requestId": apigw.AccessLogField.context_request_id(),
@@ -44,13 +46,16 @@ _ACCESS_LOG_FORMAT = {
 # The partners' webhook routes: the only routes without IAM auth (the function checks each
 # request's signature or key), throttled in buckets of their own so a flood of them is refused
 # at its own limit, and the routes where the WAF's partner-sensitive rules only count.
-WEBHOOK_ROUTES = (("POST", "/webhooks/qualia"), ("POST", "/webhooks/zoho/{entity}"))
+ORDER_WEBHOOK = f"/webhooks/{Source.MARKETPLACE}"
+ERP_WEBHOOK = f"/webhooks/{Source.ERP}/{{entity}}"
+ENRICHMENT_REQUESTS = "/catalogs/{catalog_id}/enrichments"
+WEBHOOK_ROUTES = (("POST", ORDER_WEBHOOK), ("POST", ERP_WEBHOOK))
 # The routes whose function reads a body; the ERP webhooks and catalog enrichment requests carry
 # up to api.max_request_body_bytes, the order webhook a thin event. Any other route takes none.
 EDGE_ROUTES = EdgeRoutes(
     webhooks=tuple(path for _, path in WEBHOOK_ROUTES),
-    bodies=("/webhooks/qualia", "/webhooks/zoho/{entity}", "/catalogs/{catalog_id}/enrichments"),
-    large_bodies=("/webhooks/zoho/{entity}", "/catalogs/{catalog_id}/enrichments"),
+    bodies=(ORDER_WEBHOOK, ERP_WEBHOOK, ENRICHMENT_REQUESTS),
+    large_bodies=(ERP_WEBHOOK, ENRICHMENT_REQUESTS),
 )
 
 # Errors API Gateway answers itself (throttled, missing auth, integration timeout...) use the
@@ -66,39 +71,7 @@ class RestApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, env: EnvironmentSettings) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = log_group(self, "AccessLogs", env)
-        self.api = apigw.RestApi(
-            self,
-            "Api",
-            rest_api_name=f"webhook-pipeline-{env.name}",
-            description=f"Webhook Pipeline ({env.name}): webhook ingestion and operator endpoints",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
-            deploy_options=apigw.StageOptions(
-                stage_name=env.name,
-                tracing_enabled=True,
-                metrics_enabled=True,
-                logging_level=apigw.MethodLoggingLevel.INFO,
-                # Request/response bodies would put webhook payloads in the execution logs.
-                data_trace_enabled=False,
-                throttling_rate_limit=env.api.throttling_rate_limit,
-                throttling_burst_limit=env.api.throttling_burst_limit,
-                # `/webhooks/zoho/{entity}/POST`: CDK escapes the path to `/~1webhooks~1zoho~1
-                # {entity}`. The override is the whole setting of that method: repeat the rest.
-                method_options={
-                    f"{path}/{method}": apigw.MethodDeploymentOptions(
-                        throttling_rate_limit=env.api.webhook_throttling_rate_limit,
-                        throttling_burst_limit=env.api.webhook_throttling_burst_limit,
-                        metrics_enabled=True,
-                        logging_level=apigw.MethodLoggingLevel.INFO,
-                        data_trace_enabled=False,
-                    )
-                    for method, path in WEBHOOK_ROUTES
-                },
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
-            ),
-        )
+        self.api = self._build_api(env)
         for name, response_type in (
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
             ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
@@ -120,19 +93,57 @@ class RestApi(Construct):
             ),
         )
         self._require_tls_1_2(env)
-        self.web_acl: ApiWebAcl | None = None
+        self.web_acl = self._build_web_acl(env)
+
+    def _build_api(self, env: EnvironmentSettings) -> apigw.RestApi:
+        api = env.api
+        return apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"webhook-pipeline-{env.name}",
+            description=f"Webhook Pipeline ({env.name}): webhook ingestion and operator endpoints",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=env.name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                # Request/response bodies would put webhook payloads in the execution logs.
+                data_trace_enabled=False,
+                throttling_rate_limit=api.throttling_rate_limit,
+                throttling_burst_limit=api.throttling_burst_limit,
+                # `/webhooks/zoho/{entity}/POST`: CDK escapes the path to `/~1webhooks~1zoho~1
+                # {entity}`. The override is the whole setting of that method: repeat the rest.
+                method_options={
+                    f"{path}/{method}": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=api.webhook_throttling_rate_limit,
+                        throttling_burst_limit=api.webhook_throttling_burst_limit,
+                        metrics_enabled=True,
+                        logging_level=apigw.MethodLoggingLevel.INFO,
+                        data_trace_enabled=False,
+                    )
+                    for method, path in WEBHOOK_ROUTES
+                },
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT)),
+            ),
+        )
+
+    def _build_web_acl(self, env: EnvironmentSettings) -> ApiWebAcl | None:
         if env.api.waf.enabled:
-            self.web_acl = ApiWebAcl(
+            return ApiWebAcl(
                 self, "Firewall", env=env, stage=self.api.deployment_stage, routes=EDGE_ROUTES
             )
-        else:
-            acknowledge(
-                self.api.deployment_stage,
-                "AwsSolutions-APIG3",
-                "This env has no WAF web ACL (api.waf.enabled is false) to keep the sandbox cheap; "
-                "throttling and the functions' signature and key checks still apply, and every "
-                "env with api.waf.enabled gets the web ACL",
-            )
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "This env has no WAF web ACL (api.waf.enabled is false) to keep the sandbox cheap; "
+            "throttling and the functions' signature and key checks still apply, and every "
+            "env with api.waf.enabled gets the web ACL",
+        )
+        return None
 
     def _require_tls_1_2(self, env: EnvironmentSettings) -> None:
         """The API's own endpoint refuses TLS 1.0 and 1.1. An enhanced policy (SecurityPolicy_*)
@@ -143,7 +154,7 @@ class RestApi(Construct):
         api = cast(apigw.CfnRestApi, self.api.node.default_child)
         api.security_policy = policy
         # A changed policy takes effect with the next deployment; CDK names the deployment after
-        # the RestApi's properties, so a new policy gets one (test_edge.py checks).
+        # the RestApi's properties, so a new policy gets one (tests/infra/test_api_edge.py checks).
         api.endpoint_access_mode = access_mode
 
     def route(

@@ -1,7 +1,10 @@
 """The stuck-event sweeper: a scheduled function that re-enqueues events that stopped moving in
-any pipeline (once each), with an alarm on how many it finds."""
+any pipeline (once each), with an alarm on how many it finds. The stack hands it every queue
+pair it may re-enqueue into."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
@@ -9,10 +12,12 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from infra.constructs import grants
-from infra.constructs.data_stores import STATUS_INDEX
 from infra.constructs.metric_watch import MetricWatch
+from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
+from shared.indexes import EVENTS_BY_STATUS
+from shared.metric_names import Metric
 
 
 class StuckEventSweeper(Construct):
@@ -22,12 +27,24 @@ class StuckEventSweeper(Construct):
         construct_id: str,
         *,
         platform: Platform,
-        queues: list[QueueWithDlq],
+        queues: Sequence[QueueWithDlq],
     ) -> None:
         super().__init__(scope, construct_id)
-        env, stores = platform.env, platform.stores
-        settings = env.stuck_events
-        self.function = platform.function(
+        self._platform = platform
+        self.function = self._build_function(queues)
+        role, stores = self.function.role, platform.stores
+        grants.table_actions(stores.events_table, role, "UpdateItem")
+        grants.query_indexes(stores.events_table, role, EVENTS_BY_STATUS.name)
+        for pair in queues:
+            grants.send_to(pair.queue, role)
+        self.schedule = self._build_schedule()
+        self.functions = [self.function]
+        self.queues: list[QueueWithDlq] = []  # it sends to the pipelines' queues, owns none
+        self.watches = [self._watch()]
+
+    def _build_function(self, queues: Sequence[QueueWithDlq]) -> PipelineFunction:
+        env = self._platform.env
+        return self._platform.function(
             self,
             "Sweeper",
             handler="stuck_sweeper.handler.handler",
@@ -37,20 +54,18 @@ class StuckEventSweeper(Construct):
                 "QUEUES": Stack.of(self).to_json_string(
                     {pair.stage: pair.reference for pair in queues}
                 ),
-                "STUCK_AFTER_MINUTES": str(settings.stuck_after_minutes),
+                "STUCK_AFTER_MINUTES": str(env.stuck_events.stuck_after_minutes),
             },
+            records_events=True,
         )
-        role = self.function.role
-        grants.table_actions(stores.events_table, role, "UpdateItem")
-        grants.query_indexes(stores.events_table, role, STATUS_INDEX)
-        for pair in queues:
-            grants.send_to(pair.queue, role)
 
-        every = Duration.minutes(settings.sweep_every_minutes)
-        self.schedule = events.Rule(
+    def _build_schedule(self) -> events.Rule:
+        minutes = self._platform.env.stuck_events.sweep_every_minutes
+        every = Duration.minutes(minutes)
+        return events.Rule(
             self,
             "Schedule",
-            description=f"Sweeps for stuck events every {settings.sweep_every_minutes} min",
+            description=f"Sweeps for stuck events every {minutes} min",
             schedule=events.Schedule.rate(every),
             targets=[
                 # A missed sweep is made up by the next one: no retries piling up behind it.
@@ -59,11 +74,12 @@ class StuckEventSweeper(Construct):
                 )
             ],
         )
-        MetricWatch(
-            self,
-            "StuckEventsWatch",
+
+    def _watch(self) -> MetricWatch:
+        settings = self._platform.env.stuck_events
+        return MetricWatch(
             function=self.function,
-            metric_name="StuckEvents",
+            metric=Metric.STUCK_EVENTS,
             statistic="Maximum",
             period=Duration.minutes(max(5, settings.sweep_every_minutes)),
             max_value=0,

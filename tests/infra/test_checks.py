@@ -19,7 +19,7 @@ from infra.constructs.lambda_runtime import (
     layer_asset_hash,
     pip_install_command,
 )
-from tests.infra.conftest import ENVS, ROOT, Synth, cdk_context
+from tests.infra.synthesis import ENVS, ROOT, Synth, cdk_context
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stacks.deploy_identity_stack import BOOTSTRAP_ROLES, GITHUB_OIDC_HOST
-from tests.infra.conftest import Synth
-from tests.infra.test_stack import settings
+from tests.infra.synthesis import Synth, settings
 
 REPOSITORY = "webhook-pipeline/webhook-pipeline"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from local.schedules import scheduled_event, schedules_from
 from local.template import PROVISIONED, RUN, StackTemplate
-from tests.infra.conftest import Synth
+from tests.infra.synthesis import Synth
 
 
 def test_every_resource_type_is_provisioned_run_or_listed(synths: dict[str, Synth]) -> None:

@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from infra.constructs.monitoring import runbook_anchor
-from tests.infra.conftest import ROOT, Synth
-from tests.infra.test_stack import QUEUES as STACK_QUEUES
-from tests.infra.test_stack import settings
+from tests.infra.stack_parts import QUEUES as STACK_QUEUES
+from tests.infra.synthesis import ROOT, Synth, settings
 
 # Name in alarms and dashboards → construct path → config key.
 FUNCTIONS = {
@@ -35,13 +34,6 @@ RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
 
 
-def alarms(synth: Synth) -> dict[str, dict[str, Any]]:
-    return {
-        a["Properties"]["AlarmName"]: a["Properties"]
-        for a in synth.resources("AWS::CloudWatch::Alarm").values()
-    }
-
-
 def metric_of(synth: Synth, alarm: dict[str, Any]) -> tuple[str, str]:
     [metric] = [m for m in alarm["Metrics"] if "MetricStat" in m]
     stat = metric["MetricStat"]["Metric"]
@@ -52,7 +44,7 @@ def metric_of(synth: Synth, alarm: dict[str, Any]) -> tuple[str, str]:
 
 def test_every_queue_has_a_dlq_size_alarm(synth: Synth) -> None:
     for queue, path in QUEUES.items():
-        alarm = alarms(synth)[
+        alarm = synth.alarms()[
             f"WebhookPipeline-{synth.env}-{queue}-DLQ-Queue-Message-Count-Max-Critical"
         ]
         assert metric_of(synth, alarm) == (
@@ -66,8 +58,8 @@ def test_every_queue_has_a_dlq_size_alarm(synth: Synth) -> None:
 def test_every_source_queue_alarms_on_age_and_depth(synth: Synth) -> None:
     config = settings(synth.env).alarms
     for queue, path in QUEUES.items():
-        age = alarms(synth)[f"WebhookPipeline-{synth.env}-{queue}-Queue-Message-Age-Max-Warning"]
-        depth = alarms(synth)[
+        age = synth.alarms()[f"WebhookPipeline-{synth.env}-{queue}-Queue-Message-Age-Max-Warning"]
+        depth = synth.alarms()[
             f"WebhookPipeline-{synth.env}-{queue}-Queue-Message-Count-Max-Warning"
         ]
         assert metric_of(synth, age) == (
@@ -94,9 +86,9 @@ def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) ->
     prefix = f"WebhookPipeline-{synth.env}"
     for name, (path, key) in FUNCTIONS.items():
         timeout = getattr(config.functions, key).timeout_seconds
-        errors = alarms(synth)[f"{prefix}-{name}-Fault-Rate-Critical"]
-        throttles = alarms(synth)[f"{prefix}-{name}-Throttled-Count-Critical"]
-        duration = alarms(synth)[f"{prefix}-{name}-Latency-P99-Warning"]
+        errors = synth.alarms()[f"{prefix}-{name}-Fault-Rate-Critical"]
+        throttles = synth.alarms()[f"{prefix}-{name}-Throttled-Count-Critical"]
+        duration = synth.alarms()[f"{prefix}-{name}-Latency-P99-Warning"]
         assert metric_of(synth, errors) == ("Errors", f"{path}/Function")
         assert errors["Threshold"] == config.alarms.function_error_rate_percent / 100
         assert metric_of(synth, throttles) == ("Throttles", f"{path}/Function")
@@ -108,14 +100,14 @@ def test_every_function_alarms_on_errors_throttles_and_duration(synth: Synth) ->
 def test_enrichment_alarms_on_batch_failure_rate_and_duration(synth: Synth) -> None:
     config = settings(synth.env)
     prefix = f"WebhookPipeline-{synth.env}-Watched"
-    rate = alarms(synth)[f"{prefix}-EnrichmentBatchFailed-Critical"]
+    rate = synth.alarms()[f"{prefix}-EnrichmentBatchFailed-Critical"]
     assert rate["Threshold"] == config.enrichment.alarms.batch_failure_rate_percent
     [expression] = [m for m in rate["Metrics"] if "Expression" in m]
     assert expression["Expression"] == "IF(total > 0, 100 * part / total, 0)"
     used = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in rate["Metrics"]
             if "MetricStat" in m}  # fmt: skip
     assert used == {"part": "EnrichmentBatchFailed", "total": "EnrichmentBatchFinished"}
-    duration = alarms(synth)[f"{prefix}-EnrichmentBatchDuration-Critical"]
+    duration = synth.alarms()[f"{prefix}-EnrichmentBatchDuration-Critical"]
     [metric] = [m for m in duration["Metrics"] if "MetricStat" in m]
     assert metric["MetricStat"]["Stat"] == "p99"
     assert duration["Threshold"] == int(
@@ -126,7 +118,7 @@ def test_enrichment_alarms_on_batch_failure_rate_and_duration(synth: Synth) -> N
 
 def test_stuck_events_alarm_on_the_sweepers_metric(synth: Synth) -> None:
     config = settings(synth.env)
-    alarm = alarms(synth)[f"WebhookPipeline-{synth.env}-Watched-StuckEvents-Critical"]
+    alarm = synth.alarms()[f"WebhookPipeline-{synth.env}-Watched-StuckEvents-Critical"]
     [metric] = [m for m in alarm["Metrics"] if "MetricStat" in m]
     stat = metric["MetricStat"]
     assert stat["Metric"]["MetricName"] == "StuckEvents"
@@ -142,15 +134,15 @@ def test_stuck_events_alarm_on_the_sweepers_metric(synth: Synth) -> None:
 def test_api_alarms_on_5xx_rate_and_p99_latency(synth: Synth) -> None:
     config = settings(synth.env).alarms
     prefix = f"WebhookPipeline-{synth.env}"
-    assert alarms(synth)[f"{prefix}-Api-Fault-Rate-Critical"]["Threshold"] == 0.01
-    assert metric_of(synth, alarms(synth)[f"{prefix}-Api-Fault-Rate-Critical"])[0] == "5XXError"
-    latency = alarms(synth)[f"{prefix}-Api-Latency-P99-Warning"]
+    assert synth.alarms()[f"{prefix}-Api-Fault-Rate-Critical"]["Threshold"] == 0.01
+    assert metric_of(synth, synth.alarms()[f"{prefix}-Api-Fault-Rate-Critical"])[0] == "5XXError"
+    latency = synth.alarms()[f"{prefix}-Api-Latency-P99-Warning"]
     assert latency["Threshold"] == config.api_p99_latency_ms
 
 
 def test_every_alarm_notifies_the_topic_and_links_an_existing_runbook_section(synth: Synth) -> None:
     config = settings(synth.env)
-    found = alarms(synth)
+    found = synth.alarms()
     assert len(found) == 2 + 3 * len(FUNCTIONS) + 3 * len(QUEUES) + len(WATCHED)
     for name, alarm in found.items():
         assert [synth.render(a) for a in alarm["AlarmActions"]] == ["Monitoring/AlarmTopic"], name
@@ -164,8 +156,8 @@ def test_every_alarm_notifies_the_topic_and_links_an_existing_runbook_section(sy
 
 
 def test_dev_alarms_are_quiet_and_prod_pages(synths: dict[str, Synth]) -> None:
-    assert {a["ActionsEnabled"] for a in alarms(synths["dev"]).values()} == {False}
-    assert {a["ActionsEnabled"] for a in alarms(synths["prod"]).values()} == {True}
+    assert {a["ActionsEnabled"] for a in synths["dev"].alarms().values()} == {False}
+    assert {a["ActionsEnabled"] for a in synths["prod"].alarms().values()} == {True}
 
 
 def test_the_alarm_topic_is_encrypted_tls_only_and_mails_on_call_where_configured(
@@ -218,12 +210,20 @@ def test_the_dashboard_shows_every_function_queue_and_the_latest_errors(synth: S
         "Marketplace orders",
         "ERP entity sync",
         "ERP synced by entity",
+        "Catalog enrichment",
+        "Enrichment requests rejected by reason",
+        "Enrichment batches retried",
+        "Provider latency (ms)",
         "Stuck events",
         "Latest errors",
     ):
         assert title in body  # fmt: skip
     for metric in ("ErpEventAccepted", "ErpEventSynced", "ErpEventDeadLettered", "StuckEvents"):
         assert metric in body, metric
+    # The provider's latency per lookup, as the runbook's enrichment sections read it.
+    for percentile in ("p50", "p95", "p99"):
+        search = f"""MetricName=\\"ProviderLatency\\"', '{percentile}', 300)"""
+        assert search in body, percentile
 
 
 def test_saved_queries_cover_every_function_log_group(synth: Synth) -> None:

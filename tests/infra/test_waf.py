@@ -1,30 +1,23 @@
-"""The production edge of the API: the WAF web ACL, the TLS policy, the webhook routes' throttle."""
+"""The API stage's WAF web ACL: where it is, its rules in order, what each one blocks, and how
+a block answers."""
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
-from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Template
 
-from infra.config import ConfigError, EnvironmentSettings, load_settings
-from infra.constructs.rest_api import RestApi
-from tests.infra.conftest import ENVS, Synth, cdk_context
+from tests.infra.edge import (
+    NO_WAF_ENVS,
+    WAF_ENVS,
+    Request,
+    api_methods,
+    blocked_by,
+    rule,
+    web_acl,
+)
+from tests.infra.synthesis import Synth, settings
 
-ENVIRONMENTS = "webhook-pipeline:environments"
-
-
-def settings(env: str) -> EnvironmentSettings:
-    return load_settings(cdk_context()[ENVIRONMENTS], env)
-
-
-WAF_ENVS = [env for env in ENVS if settings(env).api.waf.enabled]
-NO_WAF_ENVS = [env for env in ENVS if env not in WAF_ENVS]
 RULES_IN_ORDER = [
     "CommonRuleSet",
     "KnownBadInputs",
@@ -32,7 +25,9 @@ RULES_IN_ORDER = [
     "RateLimitPerIp",
     "BodySize",
 ]
+
 CRS_LABEL = "awswaf:managed:aws:core-rule-set:"
+
 # Rule name -> the label AWS documents for it (the label's case differs from the rule's).
 PARTNER_SENSITIVE = {
     "CrossSiteScripting_BODY": "CrossSiteScripting_Body",
@@ -40,80 +35,8 @@ PARTNER_SENSITIVE = {
     "GenericRFI_BODY": "GenericRFI_Body",
     "NoUserAgent_HEADER": "NoUserAgent_Header",
 }
-TLS_1_2_OR_STRICTER = {
-    "TLS_1_2",
-    "SecurityPolicy_TLS13_1_2_PQ_2025_09",
-    "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09",
-    "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09",
-    "SecurityPolicy_TLS13_1_3_2025_09",
-    "SecurityPolicy_TLS13_1_3_FIPS_2025_09",
-}
-# Resource path -> how the stage's MethodSettings escape it.
-WEBHOOKS = {
-    "/webhooks/qualia": "/~1webhooks~1qualia",
-    "/webhooks/zoho/{entity}": "/~1webhooks~1zoho~1{entity}",
-}
+
 MAX_BODY = 6_000_000  # api.max_request_body_bytes in every env
-
-
-def web_acl(synth: Synth) -> dict[str, Any]:
-    [acl] = synth.resources("AWS::WAFv2::WebACL").values()
-    return dict(acl["Properties"])
-
-
-def rule(synth: Synth, name: str) -> dict[str, Any]:
-    [found] = [r for r in web_acl(synth)["Rules"] if r["Name"] == name]
-    return dict(found)
-
-
-# --- A WAF statement evaluator, for the statements our own rules use ---------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    path: str  # the URI path as WAF sees it: `/<stage>/...` on the execute-api URL
-    body_bytes: int = 0
-    labels: frozenset[str] = field(default_factory=frozenset)
-
-
-def matches(statement: dict[str, Any], request: Request, inspection_limit: int) -> bool:
-    [(kind, spec)] = statement.items()
-    if kind == "AndStatement":
-        return all(matches(s, request, inspection_limit) for s in spec["Statements"])
-    if kind == "OrStatement":
-        return any(matches(s, request, inspection_limit) for s in spec["Statements"])
-    if kind == "NotStatement":
-        return not matches(spec["Statement"], request, inspection_limit)
-    if kind == "RegexMatchStatement":
-        assert spec["FieldToMatch"] == {"UriPath": {}}
-        assert [t["Type"] for t in spec["TextTransformations"]] == ["NONE"]
-        return re.search(spec["RegexString"], request.path) is not None
-    if kind == "SizeConstraintStatement":
-        handling = spec["FieldToMatch"]["Body"]["OversizeHandling"]
-        assert spec["ComparisonOperator"] == "GT"
-        if request.body_bytes > inspection_limit and handling != "CONTINUE":
-            return bool(handling == "MATCH")
-        return bool(min(request.body_bytes, inspection_limit) > spec["Size"])
-    if kind == "LabelMatchStatement":
-        assert spec["Scope"] == "LABEL"
-        return spec["Key"] in request.labels
-    raise AssertionError(f"the test has no evaluator for {kind}")
-
-
-def blocked_by(synth: Synth, request: Request) -> str | None:
-    """The first of our own (non-managed, non-rate) rules that blocks `request`."""
-    inspection_limit = settings(synth.env).api.waf.body_inspection_limit_bytes
-    for candidate in sorted(web_acl(synth)["Rules"], key=lambda r: r["Priority"]):
-        statement = candidate["Statement"]
-        if {"ManagedRuleGroupStatement", "RateBasedStatement"} & set(statement):
-            continue
-        if matches(statement, request, inspection_limit):
-            assert "Block" in candidate["Action"]
-            return str(candidate["Name"])
-    return None
-
-
-# --- Where the web ACL is ----------------------------------------------------------------------
 
 
 def test_prod_has_the_web_acl_and_dev_does_not() -> None:
@@ -202,9 +125,6 @@ def test_with_waf_apig3_is_neither_raised_nor_acknowledged(
     [nag] = [r for r in synths[env].report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
     findings = nag["violations"] + nag["suppressedViolations"]
     assert [f for f in findings if f["ruleName"] == "AwsSolutions-APIG3"] == []
-
-
-# --- The rules ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("env", WAF_ENVS)
@@ -310,29 +230,11 @@ def test_the_body_rule_holds_each_route_to_the_body_it_takes(
     assert blocked_by(synth, Request("/other-stage/webhooks/zoho/invoice", MAX_BODY)) == "BodySize"
 
 
-def _methods(synth: Synth) -> dict[tuple[str, str], str]:
-    """(HTTP method, resource path) -> authorization type, for every API method."""
-    resources = synth.resources("AWS::ApiGateway::Resource")
-
-    def path(resource_id: Any) -> str:
-        if "Fn::GetAtt" in resource_id:  # the root resource
-            return ""
-        resource = resources[resource_id["Ref"]]["Properties"]
-        return f"{path(resource['ParentId'])}/{resource['PathPart']}"
-
-    methods = {}
-    for method in synth.resources("AWS::ApiGateway::Method").values():
-        properties = method["Properties"]
-        key = (properties["HttpMethod"], path(properties["ResourceId"]))
-        methods[key] = properties["AuthorizationType"]
-    return methods
-
-
 @pytest.mark.parametrize("env", WAF_ENVS)
 def test_every_post_route_is_classified_for_the_body_rule(
     synths: dict[str, Synth], env: str
 ) -> None:
-    posts = {path for method, path in _methods(synths[env]) if method == "POST"}
+    posts = {path for method, path in api_methods(synths[env]) if method == "POST"}
     # A new POST route that takes a body must be listed in rest_api.EDGE_ROUTES, or WAF blocks
     # every body it gets: add it here once it is.
     assert posts == {
@@ -369,168 +271,3 @@ def test_blocked_requests_answer_in_the_json_envelope(synths: dict[str, Synth], 
         expected = {403: "WAF_BLOCKED", 429: "RATE_LIMITED"}[response["ResponseCode"]]
         assert document["error"]["code"] == expected, each["Name"]
     assert used == set(bodies)
-
-
-# --- TLS ---------------------------------------------------------------------------------------
-
-
-def test_every_env_refuses_tls_below_1_2_with_a_strict_endpoint(synth: Synth) -> None:
-    policy = settings(synth.env).api.tls_security_policy
-    assert policy in TLS_1_2_OR_STRICTER
-    [api] = synth.resources("AWS::ApiGateway::RestApi").values()
-    properties = api["Properties"]
-    assert properties["SecurityPolicy"] == policy
-    assert properties["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
-    assert properties.get("EndpointAccessMode") == (
-        "STRICT" if policy.startswith("SecurityPolicy_") else None
-    )
-
-
-def _standalone_api(config: EnvironmentSettings) -> tuple[RestApi, lambda_.Function]:
-    stack = cdk.Stack(cdk.App())
-    api = RestApi(stack, "Api", env=config)
-    function = lambda_.Function(
-        stack,
-        "Fn",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context): return None"),
-    )
-    return api, function
-
-
-def _with_policy(policy: str) -> EnvironmentSettings:
-    base = settings("dev")
-    return base.model_copy(
-        update={"api": base.api.model_copy(update={"tls_security_policy": policy})}
-    )
-
-
-def _rest_api_template(policy: str) -> dict[str, Any]:
-    api, function = _standalone_api(_with_policy(policy))
-    api.route("GET", "/health", function, iam_auth=True)
-    return dict(Template.from_stack(cdk.Stack.of(api)).to_json())
-
-
-def test_a_changed_tls_policy_is_redeployed_and_a_legacy_policy_has_no_access_mode() -> None:
-    enhanced = _rest_api_template("SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09")
-    legacy = _rest_api_template("TLS_1_2")
-
-    def deployments(template: dict[str, Any]) -> set[str]:
-        return {
-            logical_id
-            for logical_id, resource in template["Resources"].items()
-            if resource["Type"] == "AWS::ApiGateway::Deployment"
-        }
-
-    assert deployments(enhanced).isdisjoint(deployments(legacy))
-    [api] = [r for r in legacy["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
-    assert api["Properties"]["SecurityPolicy"] == "TLS_1_2"
-    assert "EndpointAccessMode" not in api["Properties"]
-
-
-def test_a_public_route_that_is_not_a_webhook_is_refused() -> None:
-    api, function = _standalone_api(settings("dev"))
-    with pytest.raises(ValueError, match="not in WEBHOOK_ROUTES"):
-        api.route("POST", "/webhooks/shop", function, iam_auth=False, public_reason="x" * 40)
-    with pytest.raises(ValueError, match="not in WEBHOOK_ROUTES"):
-        api.route("GET", "/webhooks/qualia", function, iam_auth=False, public_reason="x" * 40)
-
-
-# --- Throttling --------------------------------------------------------------------------------
-
-
-def test_the_webhook_routes_have_their_own_throttle_and_the_stage_default_stays(
-    synth: Synth,
-) -> None:
-    config = settings(synth.env).api
-    [stage] = synth.resources("AWS::ApiGateway::Stage").values()
-    method_settings = {
-        (s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]
-    }
-    assert set(method_settings) == {("/*", "*"), *((p, "POST") for p in WEBHOOKS.values())}
-    default = method_settings[("/*", "*")]
-    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (
-        config.throttling_rate_limit,
-        config.throttling_burst_limit,
-    )
-    for escaped in WEBHOOKS.values():
-        webhook = method_settings[(escaped, "POST")]
-        assert (webhook["ThrottlingRateLimit"], webhook["ThrottlingBurstLimit"]) == (
-            config.webhook_throttling_rate_limit,
-            config.webhook_throttling_burst_limit,
-        ), escaped
-        # An override is the method's whole setting: logging and metrics as the stage's.
-        assert webhook["LoggingLevel"] == default["LoggingLevel"] == "INFO"
-        assert webhook["MetricsEnabled"] is default["MetricsEnabled"] is True
-        assert webhook["DataTraceEnabled"] is False
-    # The overrides name the unauthenticated methods, and those are exactly the webhooks.
-    public = {key for key, authorization in _methods(synth).items() if authorization == "NONE"}
-    assert public == {("POST", path) for path in WEBHOOKS}
-
-
-def test_webhook_limits_stay_below_the_stage_default_in_every_env() -> None:
-    for env in ENVS:
-        api = settings(env).api
-        assert api.webhook_throttling_rate_limit < api.throttling_rate_limit, env
-        assert api.webhook_throttling_burst_limit < api.throttling_burst_limit, env
-
-
-# --- The config model --------------------------------------------------------------------------
-
-
-def _prod_with(**api: Any) -> dict[str, Any]:
-    environments = json.loads(json.dumps(cdk_context()[ENVIRONMENTS]))
-    environments["prod"]["api"].update(api)
-    return dict(environments)
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "stage_key"),
-    [
-        ("webhook_throttling_rate_limit", 501, "throttling_rate_limit"),
-        ("webhook_throttling_burst_limit", 1001, "throttling_burst_limit"),
-    ],
-)
-def test_the_model_refuses_webhook_limits_above_the_stages(
-    key: str, value: int, stage_key: str
-) -> None:
-    with pytest.raises(ConfigError, match=rf"api.{key} \({value}\) is above api.{stage_key}"):
-        load_settings(_prod_with(**{key: value}), "prod")
-    at_the_limit = value - 1
-    assert getattr(load_settings(_prod_with(**{key: at_the_limit}), "prod").api, key) == (
-        at_the_limit
-    )
-
-
-@pytest.mark.parametrize(
-    "policy",
-    ["TLS_1_0", "SecurityPolicy_TLS13_2025_EDGE", "SecurityPolicy_TLS12_2018_EDGE", "tls1.2"],
-)
-def test_the_model_refuses_a_policy_that_is_not_tls_1_2_for_a_regional_api(policy: str) -> None:
-    with pytest.raises(ConfigError, match=r"api\.tls_security_policy: "):
-        load_settings(_prod_with(tls_security_policy=policy), "prod")
-
-
-@pytest.mark.parametrize("policy", sorted(TLS_1_2_OR_STRICTER))
-def test_the_model_accepts_every_tls_1_2_policy(policy: str) -> None:
-    assert load_settings(
-        _prod_with(tls_security_policy=policy), "prod"
-    ).api.tls_security_policy == (policy)
-
-
-@pytest.mark.parametrize(
-    ("waf", "message"),
-    [
-        ({"rate_limit_per_5_minutes": 9}, "api.waf.rate_limit_per_5_minutes"),
-        ({"body_inspection_limit_kb": 128}, "api.waf.body_inspection_limit_kb"),
-        ({"enabled": "maybe"}, "api.waf.enabled"),
-    ],
-)
-def test_the_model_refuses_waf_settings_waf_would_not_take(
-    waf: dict[str, Any], message: str
-) -> None:
-    environments = _prod_with()
-    environments["prod"]["api"]["waf"].update(waf)
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        load_settings(environments, "prod")
