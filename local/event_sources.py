@@ -10,6 +10,10 @@ invoke that failed as a whole (a crash, a timeout) its records reappear after `r
 seconds: on AWS they wait out the queue's visibility timeout (6 minutes for the dev workers),
 which would make a local demo of a crash take minutes. Dead-lettering stays moto's redrive
 policy's job.
+
+`receive_batch` and `deliver_batch` are that one poll and that one settled invoke; the tests
+call them synchronously with a handler in their own process (tests/support/pump.py), so the
+runtime and the tests drive SQS → Lambda the same way.
 """
 
 from __future__ import annotations
@@ -40,7 +44,87 @@ class EventSourceMapping:
 
 
 class Invocable(Protocol):
+    """A function to invoke: raises `InvocationError` when the invoke failed as a whole."""
+
     def invoke(self, event: dict[str, Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One batch invoke and how its records were settled."""
+
+    records: int
+    failed: frozenset[str]  # message ids left on the queue
+    response: Any = None  # what the function returned; None when the invoke failed
+    error: str | None = None  # why the invoke failed as a whole
+
+
+def receive_batch(
+    sqs: Any, queue_url: str, max_messages: int, *, wait_seconds: int = 0
+) -> list[dict[str, Any]]:
+    """One ReceiveMessage as Lambda's poller makes it: every attribute, at most 10 messages."""
+    received = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=min(10, max_messages),
+        WaitTimeSeconds=wait_seconds,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    return [dict(message) for message in received]
+
+
+def deliver_batch(
+    sqs: Any,
+    mapping: EventSourceMapping,
+    messages: list[dict[str, Any]],
+    function: Invocable,
+    *,
+    region: str,
+    crash_visibility_seconds: int,
+    failure_visibility_seconds: int | None = None,
+) -> Delivery:
+    """Invoke `function` with `messages` as one SQS event and settle them as Lambda does.
+
+    What succeeded is deleted (with `ReportBatchItemFailures`, every record the function did not
+    report; an identifier it did not receive fails the whole batch). Reported failures keep the
+    visibility the function gave them (its backoff), unless `failure_visibility_seconds` sets
+    one (the tests: 0, as if the backoff had passed). The records of an invoke that failed as a
+    whole reappear after `crash_visibility_seconds`."""
+    event = sqs_event(messages, mapping.queue_arn, region)
+    ids = {m["MessageId"] for m in messages}
+    response: Any = None
+    error: str | None = None
+    try:
+        response = function.invoke(event)
+        failed = _reported_failures(mapping, response, ids)
+    except InvocationError as exc:
+        log.warning("%s: invoke failed (%s)", mapping.function_logical_id, exc)
+        failed, error = ids, str(exc)
+    done = [m for m in messages if m["MessageId"] not in failed]
+    for start in range(0, len(done), 10):
+        sqs.delete_message_batch(
+            QueueUrl=mapping.queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ],
+        )
+    visibility = crash_visibility_seconds if error is not None else failure_visibility_seconds
+    for message in messages if visibility is not None else []:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=mapping.queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=visibility,
+            )
+    return Delivery(len(messages), frozenset(failed), response, error)
+
+
+def _reported_failures(mapping: EventSourceMapping, response: Any, ids: set[str]) -> set[str]:
+    if not mapping.report_batch_item_failures or not isinstance(response, dict):
+        return set()
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
+    return failed if failed <= ids else ids  # Lambda treats an unknown identifier as a failure
 
 
 def mappings_from(template: Any) -> list[EventSourceMapping]:
@@ -149,13 +233,12 @@ class QueuePoller(BackgroundLoop):
             remaining = 1.0 if window_ends is None else window_ends - time.monotonic()
             if remaining <= 0:
                 break
-            received = self._sqs.receive_message(
-                QueueUrl=self.mapping.queue_url,
-                MaxNumberOfMessages=min(10, self.mapping.batch_size - len(messages)),
-                WaitTimeSeconds=1 if window_ends is None else 0,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            received = receive_batch(
+                self._sqs,
+                self.mapping.queue_url,
+                self.mapping.batch_size - len(messages),
+                wait_seconds=1 if window_ends is None else 0,
+            )
             if received:
                 messages.extend(received)
                 if window_ends is None:
@@ -169,32 +252,11 @@ class QueuePoller(BackgroundLoop):
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         with self._lock:
             self.batches += 1
-        event = sqs_event(messages, self.mapping.queue_arn, self._region)
-        ids = {m["MessageId"] for m in messages}
-        crashed = False
-        try:
-            response = self._function.invoke(event)
-            failed = set()
-            if self.mapping.report_batch_item_failures and isinstance(response, dict):
-                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or []}
-                if not failed <= ids:
-                    failed = ids  # Lambda treats an unknown identifier as a failed batch
-        except InvocationError as exc:
-            log.warning("%s: invoke failed (%s)", self.mapping.function_logical_id, exc)
-            failed, crashed = ids, True
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(
-                QueueUrl=self.mapping.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-        for message in messages if crashed else []:
-            if message["MessageId"] in failed:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self.mapping.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=self._retry_delay,
-                )
+        deliver_batch(
+            self._sqs,
+            self.mapping,
+            messages,
+            self._function,
+            region=self._region,
+            crash_visibility_seconds=self._retry_delay,
+        )

@@ -1,0 +1,1 @@
+"""The catalog enrichment pipeline: the request, its batches, the provider, their stores."""

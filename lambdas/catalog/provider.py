@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import RetryableError
 from shared.http_client import HttpClient, HttpStatusError
+from shared.metric_names import Metric
 from shared.metrics import record
 
 API_KEY_HEADER = "X-Api-Key"
@@ -99,7 +100,7 @@ class ProviderClient:
                 ) from exc
             raise InvalidProviderDataError(f"the provider answered {exc.response.status}") from exc
         finally:
-            record("ProviderLatency", (time.monotonic() - started) * 1000)
+            record(Metric.PROVIDER_LATENCY, (time.monotonic() - started) * 1000)
         try:
             return to_enriched(response.json())
         except ValueError as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 IDENTIFIERS = ("asin", "upc", "ean")
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 5, 50
+# The ceiling of any env's `enrichment.max_products` (and what the OpenAPI document states).
 MAX_PRODUCTS = 10_000
 
 
@@ -41,6 +43,16 @@ class EnrichmentRequest(BaseModel):
     products: list[Product] = Field(min_length=1, max_length=MAX_PRODUCTS)
 
 
+@cache
+def _request_model(max_products: int) -> type[EnrichmentRequest]:
+    """`EnrichmentRequest` with this env's product limit: a longer list is refused exactly as
+    the model refuses one over the ceiling (the same field, the same message)."""
+    if max_products == MAX_PRODUCTS:
+        return EnrichmentRequest
+    products: Any = (list[Product], Field(min_length=1, max_length=max_products))
+    return create_model("EnrichmentRequest", __base__=EnrichmentRequest, products=products)
+
+
 class Problem(BaseModel):
     field: str
     message: str
@@ -59,15 +71,17 @@ def _location(loc: tuple[int | str, ...], document: dict[str, Any]) -> tuple[str
     return field, product_id
 
 
-def validate_request(document: Any) -> tuple[EnrichmentRequest | None, list[Problem]]:
-    """The request, or every problem found: schema errors, products without an identifier,
-    repeated product ids."""
+def validate_request(
+    document: Any, *, max_products: int
+) -> tuple[EnrichmentRequest | None, list[Problem]]:
+    """The request, or every problem found: schema errors (more than `max_products` products
+    among them), products without an identifier, repeated product ids."""
     if not isinstance(document, dict):
         return None, [Problem(field="body", message="must be a JSON object")]
     problems: list[Problem] = []
     request = None
     try:
-        request = EnrichmentRequest.model_validate(document)
+        request = _request_model(max_products).model_validate(document)
     except ValidationError as exc:
         for error in exc.errors():
             field, product_id = _location(error["loc"], document)

@@ -24,14 +24,6 @@ class EnrichmentStatus(StrEnum):
     CANCELLED = "CANCELLED"  # queueing failed; queued batches are dropped by the worker
 
 
-FINISHED = frozenset(
-    {
-        EnrichmentStatus.COMPLETED,
-        EnrichmentStatus.COMPLETED_WITH_FAILURES,
-        EnrichmentStatus.CANCELLED,
-    }
-)
-
 # Which statuses a batch may move to, from which.
 ALLOWED_FROM: dict[BatchStatus, frozenset[BatchStatus]] = {
     # FAILED → IN_PROGRESS: an operator redrove the batch from the DLQ.

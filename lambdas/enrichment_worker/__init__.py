@@ -1,0 +1,1 @@
+"""Enrichment worker: enriches each queued catalog batch through the product-data provider."""

@@ -1,1 +1,2 @@
-"""The ERP entity sync pipeline's domain: entity contracts, inbox keys, priority lanes."""
+"""The ERP entity sync pipeline: intake, messages, stages and store, and its domain (entity
+contracts, inbox identity, priority lanes)."""

@@ -19,9 +19,6 @@ from pydantic import (
 
 from shared.fields import AsciiDecimal, AsciiId
 
-PIPELINE = "erp_entity_sync"
-SOURCE = "zoho"
-
 
 class EntityType(StrEnum):
     PRODUCT = "product"

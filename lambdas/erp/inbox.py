@@ -14,48 +14,35 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
-from erp.entities import SOURCE, ErpWebhook
+from erp.entities import ErpWebhook
+from shared.dynamo import instant, json_number
+from shared.sources import Source
 
 
 def canonical_json(data: Any) -> str:
     """Sorted keys, no insignificant whitespace, UTF-8: equal data gives equal bytes."""
     return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_number
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_number
     )
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def content_hash(data: Any) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
-def instant(moment: datetime) -> str:
-    """Comparable as text: UTC, fixed width, microseconds (the entity store's format too)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-# Where data too large for an item is kept, by its content hash: the object never changes.
-LARGE_DATA_PREFIX = "zoho/data/"
-
-
 def large_data_key(data: Any) -> str:
-    return f"{LARGE_DATA_PREFIX}{content_hash(data)}.json"
+    """Where data too large for an item is kept, by its content hash: the object never changes."""
+    return f"{Source.ERP.value}/data/{content_hash(data)}.json"
 
 
 def content_key(webhook: ErpWebhook) -> str:
     """`zoho:{entity_type}:{entity_id}:{event_type}:{hash16}`: what the delivery says."""
     hash16 = content_hash(webhook.data)[:16]
     return (
-        f"{SOURCE}:{webhook.entity_type.value}:{webhook.entity_id}:"
+        f"{Source.ERP.value}:{webhook.entity_type.value}:{webhook.entity_id}:"
         f"{webhook.event_type.value}:{hash16}"
     )
 

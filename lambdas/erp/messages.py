@@ -1,4 +1,5 @@
-"""The message that asks the sync worker to apply one ERP event to the entity store."""
+"""The message that asks the sync worker to apply one ERP event to the entity store, and the
+stage it starts (one per priority lane's queue, one worker for all)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from erp.entities import EntityType, ErpEventType
 from shared.claim_check import ClaimRef
+
+SYNC_STAGE = "sync"
 
 
 class ErpSyncRequested(BaseModel):

@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from erp.messages import ErpSyncRequested
+from shared.dynamo import plain
 from shared.errors import NotReplayableError
-from shared.event_store import plain
 
 
 def stage_to_replay(event: dict[str, Any]) -> str:

@@ -1,1 +1,1 @@
-"""Ingest function: POST /webhooks/qualia."""
+"""Ingest function: POST /webhooks/qualia, the marketplace's order webhooks."""

@@ -4,9 +4,10 @@ one is a 400 VALIDATION_ERROR naming it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -14,17 +15,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ops_api import operations
 from ops_api.operations import OpsSettings, ReplayRefusedError, UnknownQueueError
-from shared.api import ApiError, ErrorCode, answers, api_handler, create_resolver, success
-from shared.event_store import EventStatus, EventStore, InvalidCursorError, plain
+from shared.api import (
+    IAM_AUTH,
+    ApiError,
+    ErrorCode,
+    answers,
+    api_handler,
+    create_resolver,
+    success,
+)
+from shared.dynamo import plain
+from shared.event_status import EventStatus
+from shared.event_store import EventStore
 from shared.observability import logger
-from shared.paging import DEFAULT_PAGE, PageCursor, PageLimit
+from shared.paging import DEFAULT_PAGE, InvalidCursorError, PageCursor, PageLimit
 from shared.settings import get_settings
 
 app = create_resolver()
+RouteT = TypeVar("RouteT", bound=Callable[..., Response[str]])
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 STAGE_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 PIPELINE_PATTERN = r"^[a-z][a-z_]{0,63}$"
-_IAM: list[dict[str, list[str]]] = [{"sigv4": []}]
 EventId = Annotated[
     str,
     Path(
@@ -42,6 +53,20 @@ Stage = Annotated[
         examples=["download", "processing", "erp-high", "erp-standard", "erp-low", "enrichment"],
     ),
 ]
+
+
+def _operation(
+    method: str, path: str, success: int, *failures: HTTPStatus, summary: str
+) -> Callable[[RouteT], RouteT]:
+    """An operator route: IAM-authorized, documented with every answer it can give."""
+    return app.route(
+        path,
+        method,
+        summary=summary,
+        responses=answers(success, *failures),
+        security=IAM_AUTH,
+        tags=["operations"],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -63,12 +88,11 @@ def _invalid(field: str, message: str) -> ApiError:
     )
 
 
-@app.get(
+@_operation(
+    "GET",
     "/events",
+    200,
     summary="Events newest first, by status and/or pipeline, a page at a time",
-    responses=answers(200),
-    security=_IAM,
-    tags=["operations"],
 )
 def list_events(
     status: Annotated[EventStatus | None, Query()] = None,
@@ -94,12 +118,12 @@ def list_events(
     )
 
 
-@app.get(
+@_operation(
+    "GET",
     "/events/<event_id>",
+    200,
+    HTTPStatus.NOT_FOUND,
     summary="One event with its status history",
-    responses=answers(200, HTTPStatus.NOT_FOUND),
-    security=_IAM,
-    tags=["operations"],
 )
 def get_event(event_id: EventId) -> Response[str]:
     item = _events().get(event_id)
@@ -108,12 +132,13 @@ def get_event(event_id: EventId) -> Response[str]:
     return success(app, _shown(item))
 
 
-@app.post(
+@_operation(
+    "POST",
     "/events/<event_id>/replay",
+    202,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.CONFLICT,
     summary="Queue one event again at the stage where it stopped",
-    responses=answers(202, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT),
-    security=_IAM,
-    tags=["operations"],
 )
 def replay_event(event_id: EventId, force: Annotated[bool, Query()] = False) -> Response[str]:
     try:
@@ -126,34 +151,33 @@ def replay_event(event_id: EventId, force: Annotated[bool, Query()] = False) -> 
     return success(app, result, HTTPStatus.ACCEPTED)
 
 
-@app.get(
+@_operation(
+    "GET",
     "/stats",
+    200,
     summary="Events by status and pipeline, ERP entity and priority; queue depths",
-    responses=answers(200),
-    security=_IAM,
-    tags=["operations"],
 )
 def get_stats() -> Response[str]:
     return success(app, operations.stats(get_settings(OpsSettings), _events()))
 
 
-@app.get(
+@_operation(
+    "GET",
     "/health",
+    200,
     summary="Whether the events table, the bucket and every queue and DLQ answer",
-    responses=answers(200),
-    security=_IAM,
-    tags=["operations"],
 )
 def get_health() -> Response[str]:
     return success(app, operations.health(get_settings(OpsSettings)))
 
 
-@app.post(
+@_operation(
+    "POST",
     "/dlq/<queue>/redrive",
+    202,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.CONFLICT,
     summary="Move a stage's DLQ back to its queue (an SQS message move task)",
-    responses=answers(202, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT),
-    security=_IAM,
-    tags=["operations"],
 )
 def start_redrive(
     queue: Stage, rate: Annotated[int | None, Query(ge=1, le=500)] = None
@@ -170,12 +194,13 @@ def start_redrive(
     return success(app, task, HTTPStatus.ACCEPTED)
 
 
-@app.get(
+@_operation(
+    "GET",
     "/dlq/<queue>/redrive",
+    200,
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.SERVICE_UNAVAILABLE,
     summary="A stage's DLQ depth and its latest redrive tasks",
-    responses=answers(200, HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE),
-    security=_IAM,
-    tags=["operations"],
 )
 def redrive_progress(queue: Stage) -> Response[str]:
     try:

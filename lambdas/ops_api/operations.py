@@ -11,14 +11,15 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from pydantic import Field
 
 from replay import requeue
 from shared import aws_clients
+from shared.dynamo import utc_now
 from shared.errors import NotReplayableError
-from shared.event_store import IN_FLIGHT_STATUSES, EventStatus, EventStore, utc_now
+from shared.event_status import IN_FLIGHT_STATUSES, EventStatus
+from shared.event_store import EventStore
 from shared.queues import QueueRef
-from shared.settings import FunctionSettings
+from shared.settings import EventsTableSettings
 
 # Health checks must answer fast even when a dependency hangs.
 _HEALTH_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1})
@@ -29,9 +30,9 @@ _QUEUE_DEPTH_ATTRIBUTES = [
 ]
 
 
-class OpsSettings(FunctionSettings):
-    queues: dict[str, QueueRef] = Field(default_factory=dict)  # stage name → its queue pair
-    payload_bucket_name: str = ""
+class OpsSettings(EventsTableSettings):
+    queues: dict[str, QueueRef]  # stage name → its queue pair
+    payload_bucket_name: str
 
 
 class UnknownQueueError(LookupError):
@@ -72,7 +73,7 @@ def stats(settings: OpsSettings, events: EventStore) -> dict[str, Any]:
     oldest_at = min((o for o in oldest if o), default=None)
     age = None
     if oldest_at:
-        received = datetime.fromisoformat(oldest_at.replace("Z", "+00:00"))
+        received = datetime.fromisoformat(oldest_at)
         age = round((datetime.now(UTC) - received).total_seconds(), 1)
     sqs = aws_clients.sqs()
     queues = {
@@ -102,9 +103,8 @@ def health(settings: OpsSettings) -> dict[str, Any]:
         "events_table": lambda: dynamodb.get_item(
             TableName=settings.events_table_name, Key={"event_id": {"S": "health-check"}}
         ),
+        "payload_bucket": lambda: s3.head_bucket(Bucket=settings.payload_bucket_name),
     }
-    if settings.payload_bucket_name:
-        checks["payload_bucket"] = lambda: s3.head_bucket(Bucket=settings.payload_bucket_name)
     for name, ref in settings.queues.items():
         checks[f"queue:{name}"] = lambda url=ref.url: _depth(sqs, url)
         checks[f"dlq:{name}"] = lambda url=ref.dlq_url: _depth(sqs, url)

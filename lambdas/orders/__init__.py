@@ -1,1 +1,2 @@
-"""The marketplace order pipeline's domain: webhook, marketplace and internal order models."""
+"""The marketplace order pipeline: intake, messages, stages and store, and its domain (webhook,
+marketplace and internal order models, the transform between them, jurisdictions)."""

@@ -1,4 +1,4 @@
-"""Queue messages between the stages of the order pipeline."""
+"""Queue messages between the stages of the order pipeline, and the stages they start."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orders.webhook import ORDER_ID_PATTERN, OrderEventType
 
-PIPELINE = "marketplace_orders"
+DOWNLOAD_STAGE = "download"
+PROCESSING_STAGE = "processing"
 
 
 class _Message(BaseModel):

@@ -6,10 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orders.messages import DownloadRequested, ProcessingRequested
+from orders.messages import (
+    DOWNLOAD_STAGE,
+    PROCESSING_STAGE,
+    DownloadRequested,
+    ProcessingRequested,
+)
 from shared.errors import NotReplayableError
 
-STAGES = ("download", "processing")
+STAGES = (DOWNLOAD_STAGE, PROCESSING_STAGE)
 
 
 def stage_to_replay(event: dict[str, Any]) -> str:
@@ -18,7 +23,7 @@ def stage_to_replay(event: dict[str, Any]) -> str:
     stage = (event.get("dead_letter") or {}).get("stage")
     if stage in STAGES:
         return str(stage)
-    return "processing" if event.get("s3_key") else "download"
+    return PROCESSING_STAGE if event.get("s3_key") else DOWNLOAD_STAGE
 
 
 def replay_message(event: dict[str, Any], stage: str) -> BaseModel:
@@ -27,7 +32,7 @@ def replay_message(event: dict[str, Any], stage: str) -> BaseModel:
         "order_id": event["order_id"],
         "correlation_id": event.get("correlation_id") or event["event_id"],
     }
-    if stage == "download":
+    if stage == DOWNLOAD_STAGE:
         return DownloadRequested(**common, event_type=event["event_type"])
     if not event.get("s3_key") or not event.get("sha256"):
         raise NotReplayableError("the raw order was never stored: replay the download stage")

@@ -7,8 +7,7 @@ from decimal import Decimal
 from orders.internal import InternalAddress, InternalOrder, InternalParty
 from orders.jurisdictions import resolve_jurisdiction
 from orders.marketplace import MarketplaceOrder
-
-SOURCE = "qualia"
+from shared.sources import Source
 
 
 class OrderTransformError(ValueError):
@@ -23,7 +22,7 @@ def to_internal_order(order: MarketplaceOrder, *, event_id: str) -> InternalOrde
     if len(currencies) > 1:
         raise OrderTransformError(f"fees in several currencies: {sorted(currencies)}")
     return InternalOrder(
-        source=SOURCE,
+        source=Source.MARKETPLACE.value,
         external_order_id=order.id,
         external_order_number=order.order_number,
         external_status=order.status,

@@ -12,13 +12,12 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from erp import replay as erp_replay
-from erp.entities import PIPELINE as ERP
 from orders import replay as order_replay
-from orders.messages import PIPELINE as ORDERS
 from shared import aws_clients
 from shared.batch import trace_attributes
 from shared.errors import NotReplayableError
 from shared.queues import QueueRef
+from shared.sources import Pipeline
 
 
 class Replayer(NamedTuple):
@@ -26,9 +25,12 @@ class Replayer(NamedTuple):
     message_for: Callable[[dict[str, Any], str], BaseModel]
 
 
+# The catalog's batches are redriven from their DLQ, never replayed: they are not events.
 REPLAYERS: dict[str, Replayer] = {
-    ORDERS: Replayer(order_replay.stage_to_replay, order_replay.replay_message),
-    ERP: Replayer(erp_replay.stage_to_replay, erp_replay.replay_message),
+    Pipeline.MARKETPLACE_ORDERS.value: Replayer(
+        order_replay.stage_to_replay, order_replay.replay_message
+    ),
+    Pipeline.ERP_ENTITY_SYNC.value: Replayer(erp_replay.stage_to_replay, erp_replay.replay_message),
 }
 
 

@@ -27,10 +27,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import strict_json
+from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger, metrics, tracer
 
 REQUEST_ID_HEADER = "X-Request-ID"
+RETRY_AFTER_SECONDS = 5  # what a 503 asks the caller to wait
+# The security of the routes other services and operators call: SigV4 (API Gateway's IAM auth).
+IAM_AUTH: list[dict[str, list[str]]] = [{"sigv4": []}]
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # RFC 9110 field values: visible ASCII, spaces and tabs. Anything else is refused before a
 # handler sees it (and before it could reach a log line, a signature base string or a reply).
@@ -160,11 +164,52 @@ def _envelope(
     )
 
 
-def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolver:
+def unavailable(message: str) -> ApiError:
+    """503 with a Retry-After: nothing was accepted, and the caller's retry will be."""
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        message,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def create_resolver(rejected_metric: Metric | None = None) -> APIGatewayRestResolver:
     """A REST resolver whose every error, expected or not, leaves in the envelope. Requests
-    with non-ASCII header values are refused (400 INVALID_HEADER), counted under
-    `rejected_metric` with reason `invalid_header` when one is given."""
+    with non-ASCII header values are refused (400 INVALID_HEADER); refusals are counted under
+    `rejected_metric`, with their reason, when one is given."""
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=strict_json.loads)
+
+    def rejected(reason: str) -> None:
+        if rejected_metric:
+            count(rejected_metric, reason=reason)
+
+    app.use(middlewares=[_ascii_headers(rejected)])
+    _answer_refusals(app, rejected)
+    _answer_failures(app)
+    return app
+
+
+def _ascii_headers(
+    rejected: Callable[[str], None],
+) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[str]]:
+    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+        for name, value in (app.current_event.headers or {}).items():
+            if not (_FIELD_VALUE.match(name or "") and _FIELD_VALUE.match(value or "")):
+                rejected("invalid_header")
+                raise ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    ErrorCode.INVALID_HEADER,
+                    f"header {name.encode('ascii', 'backslashreplace').decode()!r} is not "
+                    "printable ASCII",
+                )
+        return next_middleware(app)
+
+    return middleware
+
+
+def _answer_refusals(app: APIGatewayRestResolver, rejected: Callable[[str], None]) -> None:
+    """Bad requests: invalid parameters or typed bodies, bodies that are not strict JSON."""
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(error: RequestValidationError) -> Response[str]:
@@ -176,8 +221,7 @@ def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolve
             }
             for error_ in error.errors()
         ]
-        if rejected_metric:
-            count(rejected_metric, reason="validation")
+        rejected("validation")
         return failure(
             app,
             ApiError(
@@ -190,26 +234,12 @@ def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolve
 
     @app.exception_handler(strict_json.StrictJsonError)  # type: ignore[untyped-decorator]
     def _not_strict_json(error: strict_json.StrictJsonError) -> Response[str]:
-        if rejected_metric:
-            count(rejected_metric, reason=error.reason)
+        rejected(error.reason)
         return failure(app, ApiError(HTTPStatus.BAD_REQUEST, ErrorCode.INVALID_JSON, error.message))
 
-    def _ascii_headers(
-        app: APIGatewayRestResolver, next_middleware: NextMiddleware
-    ) -> Response[str]:
-        for name, value in (app.current_event.headers or {}).items():
-            if not (_FIELD_VALUE.match(name or "") and _FIELD_VALUE.match(value or "")):
-                if rejected_metric:
-                    count(rejected_metric, reason="invalid_header")
-                raise ApiError(
-                    HTTPStatus.BAD_REQUEST,
-                    ErrorCode.INVALID_HEADER,
-                    f"header {name.encode('ascii', 'backslashreplace').decode()!r} is not "
-                    "printable ASCII",
-                )
-        return next_middleware(app)
 
-    app.use(middlewares=[_ascii_headers])
+def _answer_failures(app: APIGatewayRestResolver) -> None:
+    """Refusals a handler raised, unknown routes, and anything unexpected."""
 
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def _api_error(error: ApiError) -> Response[str]:
@@ -234,8 +264,6 @@ def create_resolver(rejected_metric: str | None = None) -> APIGatewayRestResolve
                 "internal error; retry later and quote request_id if it persists",
             ),
         )
-
-    return app
 
 
 def api_handler(

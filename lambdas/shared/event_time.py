@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventTimeWindow(BaseModel):
-    """The env's window, from its config (`EVENT_TIME_WINDOW`)."""
+    """The env's window, from its config (`EVENT_TIME_WINDOW`, written by the stack whole)."""
 
     model_config = ConfigDict(frozen=True)
 
-    max_future_seconds: int = Field(default=300, ge=0)
-    max_age_days: int = Field(default=365, ge=1)
+    max_future_seconds: int = Field(ge=0, le=86_400)
+    max_age_days: int = Field(ge=1, le=3650)
 
 
 def implausible(moment: datetime, *, now: datetime, window: EventTimeWindow) -> str | None:

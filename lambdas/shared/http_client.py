@@ -11,26 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from pydantic import BaseModel, ConfigDict, Field
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.util.retry import Retry
 
 from shared.errors import NonRetryableError, RetryableError
+from shared.http_settings import HttpClientSettings
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class HttpClientSettings(BaseModel):
-    """The HTTP_CLIENT env var (JSON) of a worker; the stack writes it from cdk.json `http`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    connect_timeout_seconds: float = Field(default=2.0, gt=0)
-    read_timeout_seconds: float = Field(default=8.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
-    backoff_factor_seconds: float = Field(default=0.5, ge=0)
-    max_retry_after_seconds: float = Field(default=5.0, ge=0)
-    pool_size: int = Field(default=10, ge=1)
 
 
 class _CappedRetry(Retry):
@@ -40,7 +27,9 @@ class _CappedRetry(Retry):
     if the peer is still busy after the last retry, SQS redelivers the message later.
     """
 
-    max_retry_after: float = 10.0
+    def __init__(self, *, max_retry_after: float, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.max_retry_after = max_retry_after
 
     def get_retry_after(self, response: Any) -> float | None:
         retry_after = super().get_retry_after(response)
@@ -49,9 +38,8 @@ class _CappedRetry(Retry):
         return min(retry_after, self.max_retry_after)
 
     def new(self, **kw: Any) -> _CappedRetry:
-        retry = super().new(**kw)
-        retry.max_retry_after = self.max_retry_after
-        return retry
+        # urllib3 makes a new Retry after every attempt: the cap must travel with it.
+        return super().new(max_retry_after=self.max_retry_after, **kw)
 
 
 @dataclass(frozen=True)
@@ -79,8 +67,8 @@ class HttpClient:
             allowed_methods=frozenset({"GET", "POST", "PUT"}),
             respect_retry_after_header=True,
             raise_on_status=False,
+            max_retry_after=settings.max_retry_after_seconds,
         )
-        retry.max_retry_after = settings.max_retry_after_seconds
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=settings.pool_size,

@@ -31,6 +31,8 @@ class Metric(StrEnum):
     ENRICHMENT_BATCH_RETRIED = "EnrichmentBatchRetried"
     ENRICHMENT_BATCH_DEAD_LETTERED = "EnrichmentBatchDeadLettered"
     ENRICHMENT_BATCH_DURATION = "EnrichmentBatchDuration"  # milliseconds
+    ENRICHMENT_PRODUCTS_SUCCEEDED = "EnrichmentProductsSucceeded"  # products, per batch attempt
+    ENRICHMENT_PRODUCTS_FAILED = "EnrichmentProductsFailed"  # products, per batch attempt
     PROVIDER_LATENCY = "ProviderLatency"  # milliseconds, per lookup
     # Every pipeline
     STUCK_EVENTS = "StuckEvents"

@@ -19,12 +19,12 @@ class RetrySchedule(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # The wait after failed attempt n is delays_seconds[n - 1]; one attempt more than delays.
-    delays_seconds: tuple[int, ...] = (1, 2)
+    delays_seconds: tuple[int, ...]
     # Up to this share is added at random: spreads the retries of a burst that failed together.
-    jitter_ratio: float = Field(default=0.2, ge=0, le=1)
+    jitter_ratio: float = Field(ge=0, le=1)
     # ChangeMessageVisibility may not reach past 12 h after the receive, and the attempt itself
     # already used part of that: the config computes what is left for this stage's consumer.
-    max_delay_seconds: int = Field(default=SQS_MAX_VISIBILITY_SECONDS - 900, ge=0)
+    max_delay_seconds: int = Field(ge=0, le=SQS_MAX_VISIBILITY_SECONDS)
 
     @property
     def max_receives(self) -> int:

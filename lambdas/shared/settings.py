@@ -9,9 +9,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class FunctionSettings(BaseSettings):
-    """Base for each function's settings: env var `FOO_BAR` fills field `foo_bar`."""
+    """Base for each function's settings: env var `FOO_BAR` fills field `foo_bar`. No field has
+    a default that stands in for config: the stack sets every variable a function reads, and a
+    missing one fails the first invocation loudly instead of running on a guess."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+
+class EventsTableSettings(FunctionSettings):
+    """For the functions that record, move on or read events (not the catalog's, which track
+    their work in the enrichment table)."""
 
     events_table_name: str
 

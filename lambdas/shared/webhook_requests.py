@@ -1,27 +1,35 @@
 """The request checks every webhook ingest makes, in the order each one chooses: read the raw
-body, bound its size, require JSON, parse it strictly (`shared.strict_json`: no NaN, bounded
-depth and numbers, no repeated keys). Each refusal is counted under the pipeline's rejection
-metric with its reason and logged (never with the body or credentials)."""
+body, bound its size, read the credentials it is checked against, authenticate it, require JSON,
+parse it strictly (`shared.strict_json`: no NaN, bounded depth and numbers, no repeated keys).
+Each refusal is counted under the pipeline's rejection metric with its reason and logged (never
+with the body or credentials)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from shared import strict_json
-from shared.api import ApiError, ErrorCode, header
+from shared.api import ApiError, ErrorCode, header, unavailable
+from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger
+from shared.secrets import get_secret
+from shared.signatures import SignatureError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class WebhookRequests:
-    rejected_metric: str  # e.g. WebhookRejected, ErpEventRejected
+    rejected_metric: Metric  # e.g. WebhookRejected, ErpEventRejected
 
     def reject(self, reason: str, error: ApiError) -> ApiError:
         count(self.rejected_metric, reason=reason)
@@ -53,6 +61,25 @@ class WebhookRequests:
                 ),
             )
         return raw
+
+    def credentials(self, secret_name: str, *, unavailable_message: str) -> str:
+        """The secret a request is checked against; while Secrets Manager cannot give it, the
+        sender is asked to retry (503: nothing was refused)."""
+        try:
+            return get_secret(secret_name)
+        except GetParameterError as exc:
+            logger.exception("credentials unavailable; asking the sender to retry")
+            raise unavailable(unavailable_message) from exc
+
+    def authenticated(self, check: Callable[[], T], *, reason: str, message: str = "") -> T:
+        """What `check` vouches for, or a 401 counted under `reason`: `message` and why."""
+        try:
+            return check()
+        except SignatureError as exc:
+            raise self.reject(
+                reason,
+                ApiError(HTTPStatus.UNAUTHORIZED, ErrorCode.AUTH_ERROR, f"{message}{exc}"),
+            ) from exc
 
     def json_document(self, event: APIGatewayProxyEvent, body: bytes) -> Any:
         """A JSON content type (`application/json` or `application/*+json`) and a parseable body."""

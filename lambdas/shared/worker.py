@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -13,65 +13,65 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared.batch import Attempt, ConcurrentBatchProcessor, StageFailurePolicy
+from shared.batch import Attempt, ConcurrentBatchProcessor, Work
 from shared.errors import NonRetryableError
 from shared.event_store import EventStore
-from shared.http_client import HttpClient, HttpClientSettings
+from shared.failure_policy import Stage, StageFailurePolicy
+from shared.http_settings import HttpClientSettings
 from shared.observability import logger, metrics, tracer
 from shared.retries import RetrySchedule
-from shared.settings import FunctionSettings
+from shared.settings import EventsTableSettings, FunctionSettings
 
 MessageT = TypeVar("MessageT", bound=BaseModel)
+MessageContraT = TypeVar("MessageContraT", bound=BaseModel, contravariant=True)
 
 
 class WorkerSettings(FunctionSettings):
-    event_ttl_days: int = 365
-    retry_schedule: RetrySchedule = RetrySchedule()  # the stage's, from its queue's config
-    http_client: HttpClientSettings = HttpClientSettings()
+    retry_schedule: RetrySchedule  # the stage's, from its queue's config (`RETRY_SCHEDULE`)
+
+
+class HttpWorkerSettings(WorkerSettings):
+    """A worker that calls peers over HTTP (`HTTP_CLIENT`): its records run `pool_size` at once,
+    one per pooled connection (more would only wait for a connection)."""
+
+    http_client: HttpClientSettings
+
+
+class TrackedWorkerSettings(WorkerSettings, EventsTableSettings):
+    """A worker whose stage moves its event on in the events table."""
 
 
 @dataclass(frozen=True)
 class StageRuntime:
-    """What one worker stage holds per container: its adapters, processor and failure policy."""
+    """What one worker stage holds per container besides its adapters: the batch processor
+    and the failure policy."""
 
-    events: EventStore
-    http: HttpClient
     processor: ConcurrentBatchProcessor
     policy: StageFailurePolicy
 
-
-def stage_runtime(
-    settings: WorkerSettings,
-    *,
-    pipeline: str,
-    stage: str,
-    dlq_url: str,
-    dead_letter_metric: str,
-    is_done: Callable[[dict[str, Any]], bool] | None = None,
-    retried_metric: str | None = None,
-    dlq_by_source: dict[str, str] | None = None,
-    on_dead_letter: Callable[[SQSRecord, str], None] | None = None,
-) -> StageRuntime:
-    events = EventStore(settings.events_table_name, settings.event_ttl_days)
-    http = HttpClient(settings.http_client)
-    return StageRuntime(
-        events=events,
-        http=http,
-        # One thread per pooled connection: more would only wait for a connection.
-        processor=ConcurrentBatchProcessor(max_workers=http.pool_size),
-        policy=StageFailurePolicy(
-            pipeline=pipeline,
-            stage=stage,
-            dlq_url=dlq_url,
-            schedule=settings.retry_schedule,
+    @classmethod
+    def of(
+        cls,
+        stage: Stage,
+        settings: WorkerSettings,
+        *,
+        dlq_url: str,
+        concurrency: int,
+        events: EventStore | None = None,
+        dlq_by_source: dict[str, str] | None = None,
+        on_dead_letter: Callable[[SQSRecord, str], None] | None = None,
+    ) -> StageRuntime:
+        """`concurrency`: how many records of a batch run at once; `events`: the events table,
+        for a stage that moves its event on there (see `StageFailurePolicy` for the rest)."""
+        policy = StageFailurePolicy(
+            stage,
+            settings.retry_schedule,
+            dlq_url,
             events=events,
-            dead_letter_metric=dead_letter_metric,
-            is_done=is_done,
-            retried_metric=retried_metric,
             dlq_by_source=dlq_by_source,
             on_dead_letter=on_dead_letter,
-        ),
-    )
+        )
+        return cls(processor=ConcurrentBatchProcessor(max_workers=concurrency), policy=policy)
 
 
 def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
@@ -84,9 +84,30 @@ def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
         ) from exc
 
 
+class MessageWorker(Protocol[MessageContraT]):
+    """A stage wired for its container: what runs its batches, and the stage itself."""
+
+    @property
+    def runtime(self) -> StageRuntime: ...
+
+    def run(self, message: MessageContraT, /) -> None: ...
+
+
+def message_handler(
+    stage: Stage, worker: Callable[[], MessageWorker[MessageT]], model: type[MessageT]
+) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
+    """The entry point of a worker whose stage needs only each record's message (`model`)."""
+
+    def work(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - one way for every stage
+        worker().run(parse_message(model, record))
+
+    # Each stage's records are traced as that stage ("## download", ...), not as `work`.
+    work.__name__ = work.__qualname__ = stage.name
+    return worker_handler(lambda: worker().runtime, tracer.capture_method(work))
+
+
 def worker_handler(
-    runtime: Callable[[], StageRuntime],
-    work: Callable[[SQSRecord, Attempt], None],
+    runtime: Callable[[], StageRuntime], work: Work
 ) -> Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]:
     """The Lambda entry point of a worker: partial batch responses, one policy for failures."""
 

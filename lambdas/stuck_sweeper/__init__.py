@@ -1,0 +1,1 @@
+"""Stuck-event sweeper: on a schedule, re-enqueues events that stopped moving, once."""

@@ -10,13 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from shared.event_store import EventStore
+from shared.metric_names import Metric
+from shared.metrics import record
 from shared.observability import logger, metrics, tracer
 from shared.queues import QueueRef
-from shared.settings import FunctionSettings, get_settings
+from shared.settings import EventsTableSettings, get_settings
 from stuck_sweeper.sweep import sweep
 
 
-class SweeperSettings(FunctionSettings):
+class SweeperSettings(EventsTableSettings):
     queues: dict[str, QueueRef]  # stage name → its queue pair
     stuck_after_minutes: int = Field(ge=1)
 
@@ -33,10 +35,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  #
         stuck_after=timedelta(minutes=settings.stuck_after_minutes),
     )
     # Emitted on every run, zero included: a gap in the series means the sweeper did not run.
-    metrics.add_metric(name="StuckEvents", unit=MetricUnit.Count, value=report.stuck)
-    metrics.add_metric(
-        name="StuckEventsRequeued", unit=MetricUnit.Count, value=len(report.requeued)
-    )
+    record(Metric.STUCK_EVENTS, report.stuck, MetricUnit.Count)
+    record(Metric.STUCK_EVENTS_REQUEUED, len(report.requeued), MetricUnit.Count)
     summary = {
         "stuck": report.stuck,
         "requeued": len(report.requeued),

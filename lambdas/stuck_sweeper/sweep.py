@@ -15,8 +15,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from replay import requeue
+from shared.dynamo import iso_time
 from shared.errors import NotReplayableError
-from shared.event_store import IN_FLIGHT_STATUSES, EventStore, iso_time
+from shared.event_status import IN_FLIGHT_STATUSES
+from shared.event_store import EventStore
 from shared.observability import logger
 from shared.queues import QueueRef
 

@@ -1,9 +1,11 @@
 """The local runtime (`python -m local run`) as the system under test: started once for the
-package in its own state dir, found through its runtime.json, always stopped."""
+package in its own state dir, on the session's synthesized template, found through its
+runtime.json, always stopped."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +14,12 @@ from local.launch import RuntimeProcess
 
 
 @pytest.fixture(scope="package")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def runtime(tmp_path_factory: pytest.TempPathFactory, cdk_out: Path) -> Iterator[dict[str, Any]]:
     # Schedules tick every 2s instead of minutes, so the sweeper's runs can be seen.
-    local = RuntimeProcess(tmp_path_factory.mktemp("local-runtime"), "--schedule-every", "2")
+    local = RuntimeProcess(
+        tmp_path_factory.mktemp("local-runtime"),
+        *("--cdk-out", str(cdk_out), "--schedule-every", "2"),
+    )
     try:
         state = local.state()
         state["state_file"] = str(local.state_file)

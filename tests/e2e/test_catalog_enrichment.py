@@ -4,16 +4,19 @@ bounded concurrency against the provider stand-in, progress, and recovery from a
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from local.send import http_request, post
-from tests.e2e.test_local_runtime import aws
 from tests.support.catalog import products
+from tests.support.local_runtime import table
+from tests.support.waiting import wait_for
 
 WAIT_SECONDS = 120
+# The outage lasts until the provider has refused this many lookups: a wave of each of the
+# worker's execution environments (2 in dev, up to 10 lookups at once each).
+OUTAGE_REFUSALS = 20
 
 
 def start(runtime: dict[str, Any], catalog_id: str, count: int, first: int = 0) -> dict[str, Any]:
@@ -37,19 +40,19 @@ def progress(runtime: dict[str, Any], catalog_id: str) -> dict[str, Any]:
 
 
 def wait_finished(runtime: dict[str, Any], catalog_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_SECONDS
-    view: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        view = progress(runtime, catalog_id)
-        if view["status"] not in ("QUEUEING", "RUNNING"):
-            return view
-        time.sleep(0.5)
-    raise AssertionError(f"{catalog_id} not finished after {WAIT_SECONDS}s: {view}")
+    return wait_for(
+        lambda: progress(runtime, catalog_id),
+        lambda view: view["status"] not in ("QUEUEING", "RUNNING"),
+        what=f"the enrichment of {catalog_id} to finish",
+        timeout=WAIT_SECONDS,
+        interval=0.5,
+    )
 
 
-def table(runtime: dict[str, Any], part: str) -> Any:
-    [name] = [n for path, n in runtime["tables"].items() if part in path]
-    return aws(runtime, "resource", "dynamodb").Table(name)
+def refused(runtime: dict[str, Any]) -> int:
+    """Lookups the provider stand-in refused (its faults count as calls, not answers)."""
+    report = provider(runtime, "GET", "/_calls")
+    return int(sum(report["calls"].values()) - sum(report["answered"].values()))
 
 
 def products_of(runtime: dict[str, Any], catalog_id: str) -> list[dict[str, Any]]:
@@ -99,14 +102,23 @@ def test_a_provider_outage_mid_run_is_recovered_without_enriching_anything_twice
     provider(runtime, "DELETE", "/_calls")
     provider(runtime, "PUT", "/_latency", {"seconds": 0.02})
     answer = start(runtime, "e2e-outage", 400, first=5000)
-    deadline = time.monotonic() + WAIT_SECONDS
-    while progress(runtime, "e2e-outage")["products"]["enriched"] < 60:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(
+        lambda: progress(runtime, "e2e-outage")["products"]["enriched"],
+        lambda enriched: enriched >= 60,
+        what="60 products of e2e-outage to be enriched",
+        timeout=WAIT_SECONDS,
+        interval=0.1,
+    )
 
-    # The provider goes down for a moment, then recovers
+    # The provider goes down for a moment (until it has refused a wave of lookups), then recovers
     provider(runtime, "POST", "/_faults", {"path": "/v1/products/.*", "status": 503})
-    time.sleep(1.5)
+    wait_for(
+        lambda: refused(runtime),
+        lambda count: count >= OUTAGE_REFUSALS,
+        what=f"the provider's outage to refuse {OUTAGE_REFUSALS} lookups",
+        timeout=30,
+        interval=0.05,
+    )
     provider(runtime, "DELETE", "/_faults")
     provider(runtime, "PUT", "/_latency", {"seconds": 0})
 

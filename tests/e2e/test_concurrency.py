@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from local.send import http_request, signed_headers
-from tests.e2e.test_local_runtime import aws, deliver, wait_until_terminal
+from tests.support.local_runtime import deliver, table, wait_until_terminal
 from tests.support.signing import order_webhook_body
 
 CONNECTIONS = 50
@@ -47,7 +47,7 @@ def send_until_accepted(runtime: dict[str, Any], body: bytes, headers: dict[str,
         sent.answer = answer
         if status != 409 or time.monotonic() > deadline:
             return sent
-        time.sleep(1)  # the 409's Retry-After
+        time.sleep(1)  # the 409's Retry-After, as a sender honours it (not a wait on the runtime)
 
 
 def burst(runtime: dict[str, Any], deliveries: list[tuple[bytes, dict[str, str]]]) -> list[Sent]:
@@ -65,12 +65,11 @@ def received_by_key(runtime: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def events_of_order(runtime: dict[str, Any], order_id: str) -> list[dict[str, Any]]:
-    [name] = [n for path, n in runtime["tables"].items() if "EventsTable" in path]
-    table = aws(runtime, "resource", "dynamodb").Table(name)
+    events = table(runtime, "EventsTable")
     items: list[dict[str, Any]] = []
     scan: dict[str, Any] = {"FilterExpression": Attr("order_id").eq(order_id)}
     while True:
-        page = table.scan(**scan)
+        page = events.scan(**scan)
         items.extend(page["Items"])
         if "LastEvaluatedKey" not in page:
             return items

@@ -8,23 +8,27 @@ import os
 import signal
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.send import http_request, post
-from tests.e2e.test_erp_sync import entities_table, send
-from tests.e2e.test_local_runtime import (
+from tests.support.local_runtime import (
     add_fault,
     deliver,
     deliveries_for,
+    entities_table,
     event,
+    faults_consumed,
+    function_state,
+    named,
+    run,
+    send,
     sqs,
     wait_until_terminal,
 )
-from tests.e2e.test_ops_cli import run
 from tests.support.signing import order_webhook_body, signed_headers
+from tests.support.waiting import wait_for
 
 PROCESSED = frozenset({"PROCESSED"})
 # Event times inside the env's plausible window, a minute apart per step.
@@ -96,28 +100,12 @@ def test_erp_changes_back_to_an_earlier_state_all_arrive(runtime: dict[str, Any]
             assert answer["data"]["event_id"] == event_id, route
 
 
-def _worker(runtime: dict[str, Any], part: str) -> dict[str, Any]:
-    state = json.loads(Path(runtime["state_file"]).read_text())
-    [worker] = [f for f in state["functions"].values() if f"/{part}/" in f["path"]]
-    return dict(worker)
-
-
 def _bodies(runtime: dict[str, Any], queue_url: str) -> str:
     """Every visible message body of a queue, left visible (a look, not a receive)."""
     messages = sqs(runtime).receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
     )
     return "\n".join(m["Body"] for m in messages.get("Messages", []))
-
-
-def _faults_consumed(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        _, faults = http_request("GET", url + "/_faults", None, {})
-        if json.loads(faults) == []:
-            return
-        time.sleep(0.05)
-    pytest.fail(f"the fault rules of {url} were not all used in {seconds}s")
 
 
 def test_a_worker_killed_on_the_final_attempt_leaves_the_event_dead_lettered(
@@ -129,8 +117,8 @@ def test_a_worker_killed_on_the_final_attempt_leaves_the_event_dead_lettered(
     add_fault(runtime, path="/orders/QO-820001", method="GET", timeout_seconds=30, count=1)
     _, answer = deliver(runtime, order_webhook_body("QO-820001"))
     event_id = answer["data"]["event_id"]
-    _faults_consumed(runtime["marketplace_url"])
-    worker = _worker(runtime, "DownloadWorker")
+    faults_consumed(runtime["marketplace_url"])
+    worker = function_state(runtime, "DownloadWorker")
 
     # When the download worker is killed during that final attempt
     os.kill(worker["pid"], signal.SIGKILL)
@@ -145,12 +133,13 @@ def test_a_worker_killed_on_the_final_attempt_leaves_the_event_dead_lettered(
     assert code == 0
     assert event_id in [e["event_id"] for e in json.loads(listed)["events"]]
     # ... by the time SQS has moved its message to the DLQ
-    dlq = runtime["dead_letter_queues"]["WebhookPipeline-dev/DownloadQueue/Dlq/Resource"]
-    deadline = time.monotonic() + 30
-    while event_id not in _bodies(runtime, dlq):
-        if time.monotonic() > deadline:
-            pytest.fail("the killed attempt's message did not reach the download DLQ")
-        time.sleep(0.25)
+    dlq = named(runtime["dead_letter_queues"], "DownloadQueue/Dlq")
+    wait_for(
+        lambda: _bodies(runtime, dlq),
+        lambda bodies: event_id in bodies,
+        what="the killed attempt's message to reach the download DLQ",
+        timeout=30,
+    )
     assert event(runtime, event_id)["status"] == "DEAD_LETTERED"
 
     # When an operator redrives the DLQ, Then the event is processed
@@ -160,7 +149,7 @@ def test_a_worker_killed_on_the_final_attempt_leaves_the_event_dead_lettered(
     assert [h["status"] for h in final["status_history"]][-3:] == [
         "DEAD_LETTERED", "DOWNLOADED", "PROCESSED"
     ]  # fmt: skip
-    assert _worker(runtime, "DownloadWorker")["pid"] != worker["pid"]
+    assert function_state(runtime, "DownloadWorker")["pid"] != worker["pid"]
 
 
 def test_an_internal_api_outage_of_a_minute_is_ridden_out_without_an_operator(
@@ -177,6 +166,7 @@ def test_an_internal_api_outage_of_a_minute_is_ridden_out_without_an_operator(
     down_since = time.monotonic()
     orders = [f"QO-83{n:04d}" for n in range(12)]
     event_ids = [deliver(runtime, order_webhook_body(o))[1]["data"]["event_id"] for o in orders]
+    # The outage itself is the scenario: it lasts a minute whatever the pipeline does meanwhile.
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_since)))
     http_request("DELETE", internal + "/_faults", None, {})
 
@@ -191,7 +181,7 @@ def test_an_internal_api_outage_of_a_minute_is_ridden_out_without_an_operator(
         assert all("503" in h["detail"] and "next attempt at" in h["detail"] for h in retries)
         [created] = [d for d in deliveries_for(runtime, final["event_id"]) if not d["replay"]]
         assert created["order"]["external_order_id"] in orders
-    dlq = runtime["dead_letter_queues"]["WebhookPipeline-dev/ProcessingQueue/Dlq/Resource"]
+    dlq = named(runtime["dead_letter_queues"], "ProcessingQueue/Dlq")
     in_dlq = _bodies(runtime, dlq)
     assert not [e for e in event_ids if e in in_dlq]
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.send import post
-from tests.e2e.test_local_runtime import aws, wait_until_terminal
-from tests.e2e.test_ops_cli import run
+from tests.support.local_runtime import (
+    entities_table,
+    function_state,
+    run,
+    send,
+    wait_until_terminal,
+)
+from tests.support.waiting import wait_for
 
 # Route → (entity type, data, the lane its priority maps to)
 ENTITIES: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -26,20 +30,6 @@ ENTITIES: dict[str, tuple[str, dict[str, Any], str]] = {
     "stock": ("stock", {"item_id": "I-1", "warehouse_id": "W-1", "quantity": 7}, "low"),
     "prices": ("price", {"pricebook_id": "PB-1", "item_id": "I-1", "rate": 2.25}, "low"),
 }  # fmt: skip
-
-
-def send(runtime: dict[str, Any], route: str, document: dict[str, Any], key: str) -> Any:
-    status, text = post(
-        f"{runtime['api_url']}webhooks/zoho/{route}",
-        json.dumps(document).encode(),
-        {"Content-Type": "application/json", "X-Webhook-Key": key},
-    )
-    return status, json.loads(text)
-
-
-def entities_table(runtime: dict[str, Any]) -> Any:
-    [name] = [n for path, n in runtime["tables"].items() if "EntitiesTable" in path]
-    return aws(runtime, "resource", "dynamodb").Table(name)
 
 
 def test_all_seven_entities_are_synced_through_the_lanes_their_priority_maps_to(
@@ -91,14 +81,12 @@ def test_only_the_configured_key_is_accepted(runtime: dict[str, Any]) -> None:
 
 
 def test_the_stuck_event_sweeper_runs_on_its_schedule(runtime: dict[str, Any]) -> None:
-    [sweeper] = [f for f in runtime["functions"].values() if "StuckEvents/Sweeper" in f["path"]]
-    log = Path(sweeper["log"])
-    deadline = time.monotonic() + 20
-    finished: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not finished:
+    log = Path(function_state(runtime, "StuckEvents/Sweeper")["log"])
+
+    def sweeps() -> list[dict[str, Any]]:
         lines = log.read_text().splitlines() if log.exists() else []
-        finished = [json.loads(line) for line in lines if '"sweep finished"' in line]
-        time.sleep(0.5)
-    assert finished, f"no sweep in 20s: {log}"
+        return [json.loads(line) for line in lines if '"sweep finished"' in line]
+
+    finished = wait_for(sweeps, bool, what=f"a sweep to finish ({log})", timeout=20, interval=0.5)
     # Nothing here is older than the threshold: the sweeps find no stuck event.
     assert {entry["stuck"] for entry in finished} == {0}

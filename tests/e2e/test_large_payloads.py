@@ -7,19 +7,26 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from erp.inbox import canonical_json, content_hash
-from tests.e2e.test_erp_sync import entities_table, send
-from tests.e2e.test_local_runtime import aws, wait_until_terminal
-from tests.e2e.test_ops_cli import run
+from tests.support.local_runtime import (
+    aws,
+    entities_table,
+    function_state,
+    named,
+    payload_bucket,
+    queue_depth,
+    run,
+    send,
+    wait_until_terminal,
+)
+from tests.support.waiting import wait_for
 
 MB = 1_000_000
 PROCESSED = frozenset({"PROCESSED"})
@@ -38,18 +45,12 @@ def five_megabyte_product(entity_id: str) -> dict[str, Any]:
     }
 
 
-def payload_bucket(runtime: dict[str, Any]) -> str:
-    [name] = [n for path, n in runtime["buckets"].items() if "PayloadBucket" in path]
-    return str(name)
-
-
 @contextmanager
 def sync_worker_paused(runtime: dict[str, Any]) -> Iterator[None]:
     """Every sync worker process stopped (SIGSTOP): an event sent meanwhile is received and
     handed to a worker that reads nothing until it is continued, so what its claim check points
     at can be changed first, with no race."""
-    state = json.loads(Path(runtime["state_file"]).read_text())
-    [worker] = [f for f in state["functions"].values() if "/Erp/SyncWorker/" in f["path"]]
+    worker = function_state(runtime, "Erp/SyncWorker")
     for pid in worker["pids"]:
         os.kill(pid, signal.SIGSTOP)
     try:
@@ -134,6 +135,12 @@ def test_a_5_mb_event_dead_lettered_for_its_missing_object_is_replayed_once_rest
     # Its dead letter is still in the DLQ: a redrive delivers it, the worker sees it is done
     code, out = run(runtime, capsys, "dlq", "redrive", "erp-standard")
     assert code == 0, out
-    time.sleep(3)
+    lane = named(runtime["queues"], "Erp/StandardLane/Queue")
+    wait_for(
+        lambda: queue_depth(runtime, lane),
+        lambda depth: depth == 0,
+        what="the redriven message to be delivered to the sync worker and deleted",
+        timeout=30,
+    )
     after = wait_until_terminal(runtime, event_id, PROCESSED)
     assert after["status_history"] == final["status_history"]

@@ -5,78 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
-from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-
-from local.send import http_request, post, signed_headers
-from ops_cli.events import settled
+from local.send import http_request, signed_headers
+from tests.support.local_runtime import (
+    add_fault,
+    deliver,
+    deliveries_for,
+    faults_consumed,
+    function_state,
+    named,
+    sqs,
+    wait_until_terminal,
+)
 from tests.support.signing import order_webhook_body
-
-TERMINAL = frozenset({"PROCESSED", "DEAD_LETTERED"})
-WAIT_SECONDS = 45
-
-
-def deliver(
-    runtime: dict[str, Any], body: bytes, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, Any]]:
-    sent = headers or signed_headers(body, runtime["signing_secrets"][0])
-    status, text = post(runtime["api_url"] + "webhooks/qualia", body, sent)
-    return status, json.loads(text)
-
-
-def event(runtime: dict[str, Any], event_id: str) -> dict[str, Any]:
-    status, text = http_request("GET", f"{runtime['api_url']}events/{event_id}", None, {})
-    assert status in (200, 404), text
-    return dict(json.loads(text)["data"] or {})
-
-
-def wait_until_terminal(
-    runtime: dict[str, Any],
-    event_id: str,
-    statuses: frozenset[str] = TERMINAL,
-    wait_seconds: float = WAIT_SECONDS,
-) -> dict[str, Any]:
-    """The event once it is in `statuses` and settled (not on a final attempt still running)."""
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        found = event(runtime, event_id)
-        if found.get("status") in statuses and settled(found):
-            return found
-        time.sleep(0.25)
-    pytest.fail(f"event {event_id} not in {set(statuses)} after {wait_seconds}s: {found}")
-
-
-def deliveries_for(runtime: dict[str, Any], event_id: str) -> list[dict[str, Any]]:
-    _, text = http_request("GET", runtime["internal_api_url"] + "/_received", None, {})
-    return [d for d in json.loads(text) if d["idempotency_key"] == event_id]
-
-
-def add_fault(runtime: dict[str, Any], **rule: Any) -> None:
-    status, text = post(
-        runtime["marketplace_url"] + "/_faults",
-        json.dumps(rule).encode(),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, text
-
-
-def sqs(runtime: dict[str, Any]) -> Any:
-    return aws(runtime, "client", "sqs")
-
-
-def aws(runtime: dict[str, Any], kind: str, service: str) -> Any:
-    """A boto3 client or resource (`kind`) on the runtime's moto server."""
-    return getattr(boto3, kind)(
-        service,
-        endpoint_url=runtime["moto_endpoint"],
-        region_name=runtime["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+from tests.support.waiting import wait_for
 
 
 def test_a_signed_order_is_processed_and_posted_exactly_once(runtime: dict[str, Any]) -> None:
@@ -156,7 +99,7 @@ def test_a_non_retryable_failure_is_dead_lettered_into_the_dlq(runtime: dict[str
     assert final["status"] == "DEAD_LETTERED"
     assert final["dead_letter"]["stage"] == "processing"
     assert "Atlantis" in final["dead_letter"]["reason"]
-    dlq = runtime["dead_letter_queues"]["WebhookPipeline-dev/ProcessingQueue/Dlq/Resource"]
+    dlq = named(runtime["dead_letter_queues"], "ProcessingQueue/Dlq")
     bodies = [
         json.loads(m["Body"])
         for m in sqs(runtime)
@@ -181,14 +124,8 @@ def test_a_function_process_killed_mid_batch_loses_no_event(runtime: dict[str, A
         deliver(runtime, order_webhook_body(f"QO-80001{n}"))[1]["data"]["event_id"]
         for n in range(3)
     ]
-    deadline = time.monotonic() + 20
-    while True:  # the rule is gone once the stalled request has started
-        _, faults = http_request("GET", runtime["marketplace_url"] + "/_faults", None, {})
-        if json.loads(faults) == [] or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    state = json.loads(Path(runtime["state_file"]).read_text())
-    [worker] = [f for f in state["functions"].values() if "/DownloadWorker/" in f["path"]]
+    faults_consumed(runtime["marketplace_url"], 20)  # used up once the stalled request started
+    worker = function_state(runtime, "DownloadWorker")
 
     # When its process is killed mid-invoke
     os.kill(worker["pid"], signal.SIGKILL)
@@ -202,8 +139,7 @@ def test_a_function_process_killed_mid_batch_loses_no_event(runtime: dict[str, A
         deliveries = deliveries_for(runtime, event_id)
         assert [d["replay"] for d in deliveries].count(False) == 1
         assert len({d["id"] for d in deliveries}) == 1
-    restarted = json.loads(Path(runtime["state_file"]).read_text())["functions"]
-    [after] = [f for f in restarted.values() if "/DownloadWorker/" in f["path"]]
+    after = function_state(runtime, "DownloadWorker")
     assert after["pid"] != worker["pid"]
     assert after["restarts"] >= 1
 
@@ -222,16 +158,13 @@ def test_retries_running_out_end_in_the_dlq_through_the_redrive_policy(
     # Then the event is DEAD_LETTERED on the last receive and moto moves the message to the DLQ
     assert final["status"] == "DEAD_LETTERED"
     assert final["dead_letter"]["reason"].startswith("retries exhausted after 3 attempts")
-    dlq = runtime["dead_letter_queues"]["WebhookPipeline-dev/DownloadQueue/Dlq/Resource"]
-    deadline = time.monotonic() + 15
-    moved: list[str] = []
-    while not moved and time.monotonic() < deadline:
-        messages = (
-            sqs(runtime)
-            .receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0)
-            .get("Messages", [])
+    dlq = named(runtime["dead_letter_queues"], "DownloadQueue/Dlq")
+
+    def in_dlq() -> list[str]:
+        received = sqs(runtime).receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0
         )
-        moved = [m["Body"] for m in messages if event_id in m["Body"]]
-        time.sleep(0.5)
-    assert moved, "the redrive policy did not move the message to the download DLQ"
+        return [m["Body"] for m in received.get("Messages", []) if event_id in m["Body"]]
+
+    wait_for(in_dlq, bool, what="the redrive policy to move it to the download DLQ", timeout=15)
     http_request("DELETE", runtime["marketplace_url"] + "/_faults", None, {})

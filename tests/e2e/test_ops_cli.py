@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
-from ops_cli.main import main as ops
-from tests.e2e.test_local_runtime import add_fault, deliver, wait_until_terminal
+from tests.support.local_runtime import add_fault, deliver, run, wait_until_terminal
 from tests.support.signing import order_webhook_body
 
 PROCESSED = frozenset({"PROCESSED"})
-
-
-def run(runtime: dict[str, Any], capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = ops(["--local", "--state-file", runtime["state_file"], *args])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def dead_lettered_download(runtime: dict[str, Any], order_id: str) -> str:

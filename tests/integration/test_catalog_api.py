@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.conftest import Pipeline
-from tests.support.aws import REGION
+from tests.support import tables
 from tests.support.catalog import call, enrichment_body, progress, start
 from tests.support.lambda_events import response_json
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 
 def status_items(catalog_id: str) -> dict[str, dict[str, Any]]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table("enrichments")
+    table = tables.enrichments()
     items = table.query(KeyConditionExpression=Key("catalog_id").eq(catalog_id))["Items"]
     return {str(item["batch_id"]): item for item in items}
 
@@ -243,7 +242,7 @@ def test_an_enrichment_whose_request_died_while_queueing_no_longer_holds_the_cat
     [abandoned] = [k for k in status_items("cat-10") if k.endswith("#summary")]
     assert start("cat-10", enrichment_body(40))["statusCode"] == 409  # within the window
 
-    table = boto3.resource("dynamodb", region_name=REGION).Table("enrichments")
+    table = tables.enrichments()
     table.update_item(
         Key={"catalog_id": "cat-10", "batch_id": "latest"},
         UpdateExpression="SET queue_deadline = :past",

@@ -10,55 +10,23 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from local.peers import FaultRule
-from tests.conftest import Pipeline
+from tests.support import tables
 from tests.support.aws import REGION
-from tests.support.catalog import enrichment_body, products, progress, start
-from tests.support.lambda_events import FakeLambdaContext, response_json, sqs_event
+from tests.support.catalog import enrichment_body, products, progress, start, work_all, work_one
+from tests.support.lambda_events import response_json
 from tests.support.output import emitted_metrics
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 
-def work_one(pipeline: Pipeline, *, delete: bool = True) -> dict[str, Any]:
-    """Deliver the next enrichment message to the worker, as Lambda would (batch size 1)."""
-    from enrichment_worker.handler import handler
-
-    queue = pipeline.resources.enrichment
-    [message] = receive(queue.url, max_messages=1)
-    response = dict(handler(sqs_event([message], queue.arn), FakeLambdaContext()))
-    sqs = boto3.client("sqs", region_name=REGION)
-    if response["batchItemFailures"]:  # as if the backoff had passed
-        sqs.change_message_visibility(
-            QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    elif delete:
-        sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
-    return response
-
-
-def work_all(pipeline: Pipeline, limit: int = 50) -> int:
-    worked = 0
-    while worked < limit and receive_count(pipeline) > 0:
-        work_one(pipeline)
-        worked += 1
-    return worked
-
-
-def receive_count(pipeline: Pipeline) -> int:
-    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
-        QueueUrl=pipeline.resources.enrichment.url,
-        AttributeNames=["ApproximateNumberOfMessages"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"])
-
-
 def stored(catalog_id: str) -> dict[str, dict[str, Any]]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table("products")
+    table = tables.products()
     items = table.query(KeyConditionExpression=Key("catalog_id").eq(catalog_id))["Items"]
     return {str(item["product_id"]): item for item in items}
 
 
 def batch(catalog_id: str, tracking_id: str, batch_id: str) -> dict[str, Any]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table("enrichments")
+    table = tables.enrichments()
     key = {"catalog_id": catalog_id, "batch_id": f"{tracking_id}#{batch_id}"}
     return dict(table.get_item(Key=key)["Item"])
 

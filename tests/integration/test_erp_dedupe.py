@@ -8,12 +8,11 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import Pipeline
-from tests.integration.test_erp_ingest import post
-from tests.integration.test_erp_sync_worker import accept, entity, sync_one
 from tests.support.aws import REGION
+from tests.support.erp import accept, entity, post, sync_one
 from tests.support.flows import event_item
 from tests.support.lambda_events import response_json
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 PRODUCT_A = {"item_id": "I-7", "name": "A"}

@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import boto3
 import pytest
 
 from erp.entities import ROUTES, EntityType
-from tests.conftest import Pipeline
-from tests.support.aws import ERP_KEY, ERP_OLD_KEY, REGION
-from tests.support.erp import VALID_DATA, body
-from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
+from tests.support import tables
+from tests.support.aws import ERP_KEY, ERP_OLD_KEY
+from tests.support.erp import LANES, VALID_DATA, body, post
+from tests.support.lambda_events import response_json
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
-
-LANES = {"invoices": "high", "products": "standard", "customers": "standard", "bills": "standard",
-         "credit-notes": "low", "stock": "low", "prices": "low"}  # fmt: skip
-
-
-def post(route: str, document: Any, key: str | None = ERP_KEY, **headers: str) -> dict[str, Any]:
-    from erp_ingest.handler import handler
-
-    all_headers = {"Content-Type": "application/json", **headers}
-    if key is not None:
-        all_headers["X-Webhook-Key"] = key
-    event = api_event(
-        "POST",
-        f"/webhooks/zoho/{route}",
-        resource="/webhooks/zoho/{entity}",
-        body=json.dumps(document),
-        headers=all_headers,
-        path_parameters={"entity": route},
-    )
-    return handler(event, FakeLambdaContext())
-
-
-def events() -> list[dict[str, Any]]:
-    return boto3.resource("dynamodb", region_name=REGION).Table("events").scan()["Items"]
 
 
 @pytest.mark.parametrize(("route", "entity"), list(ROUTES.items()))
@@ -53,7 +28,7 @@ def test_each_entity_is_accepted_into_its_priority_lane(
     sent = json.loads(message["Body"])
     assert sent["event_id"] == data["event_id"]
     assert sent["entity_type"] == entity.value
-    [item] = events()
+    [item] = tables.all_events()
     assert item["status"] == "QUEUED"
     assert item["pipeline"] == "erp_entity_sync"
     assert item["idempotency_key"].startswith(f"zoho:{entity.value}:E-1:update:")
@@ -73,7 +48,7 @@ def test_a_missing_or_wrong_key_is_401(pipeline: Pipeline, key: str | None) -> N
     response = post("products", body(EntityType.PRODUCT, VALID_DATA[EntityType.PRODUCT]), key=key)
     assert response["statusCode"] == 401
     assert response_json(response)["error"]["code"] == "AUTH_ERROR"
-    assert events() == []
+    assert tables.all_events() == []
 
 
 def test_the_previous_key_still_works_during_rotation(pipeline: Pipeline) -> None:
@@ -93,7 +68,7 @@ def test_an_invalid_webhook_is_400_listing_every_field_and_kept_as_rejected(
     assert {d["field"] for d in error["details"]} == {
         "entity_type", "data.customer_id", "data.total"
     }  # fmt: skip
-    [item] = events()
+    [item] = tables.all_events()
     assert item["status"] == "REJECTED"
     assert {e["field"] for e in item["errors"]} == {"entity_type", "data.customer_id", "data.total"}
     assert item["headers"]["user-agent"] == "zoho-hooks/1.0"

@@ -6,13 +6,12 @@ import boto3
 import pytest
 
 from erp.entities import EntityType
-from tests.conftest import Pipeline
-from tests.integration.test_erp_sync_worker import _fail_entity_writes, accept, entity, sync_one
-from tests.integration.test_ops_api import ops
 from tests.support.aws import REGION
-from tests.support.erp import VALID_DATA, body
+from tests.support.erp import VALID_DATA, accept, body, entity, fail_entity_writes, sync_one
 from tests.support.flows import event_item
 from tests.support.lambda_events import response_json
+from tests.support.ops import ops
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 
@@ -54,7 +53,7 @@ def test_each_lanes_dlq_is_redriven_by_its_stage_name(
     }[lane]
     pair = pipeline.resources.erp_lanes[lane]
     with monkeypatch.context() as patch:
-        _fail_entity_writes(patch, "ValidationException", 1)
+        fail_entity_writes(patch, "ValidationException", 1)
         event_id = accept(route, body(entity_type, VALID_DATA[entity_type]))
         sync_one(pair.url, pair.arn)
     assert event_item(event_id)["status"] == "DEAD_LETTERED"
@@ -75,7 +74,7 @@ def test_a_dead_lettered_erp_event_is_replayed_into_its_lane_and_synced_once(
     lane = pipeline.resources.erp_lanes["standard"]
     data = {**VALID_DATA[EntityType.PRODUCT], "price": 12.75, "stock": 3}
     with monkeypatch.context() as patch:
-        _fail_entity_writes(patch, "ValidationException", 1)
+        fail_entity_writes(patch, "ValidationException", 1)
         event_id = accept("products", body(EntityType.PRODUCT, data))
         sync_one(lane.url, lane.arn)
     # The DLQ message is gone (e.g. expired): only the inbox record is left.

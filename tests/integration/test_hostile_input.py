@@ -7,24 +7,20 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import Pipeline
-from tests.integration.test_erp_ingest import post as post_erp
-from tests.integration.test_ingest import post as post_order
-from tests.support.aws import ERP_KEY, REGION
+from tests.support import tables
+from tests.support.aws import ERP_KEY
+from tests.support.erp import post as post_erp
+from tests.support.flows import post_webhook
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
 from tests.support.output import emitted_metrics
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 from tests.support.signing import signed_headers
 
 DEEP = "[" * 4000 + "]" * 4000  # past Python 3.11's recursion limit, inside the body limit
 NESTED_40 = '{"a":' * 40 + "1" + "}" * 40  # parses, but deeper than 32
-
-
-def stored_events() -> list[dict[str, Any]]:
-    return boto3.resource("dynamodb", region_name=REGION).Table("events").scan()["Items"]
 
 
 def nothing_queued(pipeline: Pipeline) -> bool:
@@ -75,7 +71,7 @@ def test_bodies_that_are_not_strict_json_are_refused_on_the_order_route(
     pipeline: Pipeline, capsys: pytest.CaptureFixture[str], name: str, body: bytes, reason: str
 ) -> None:
     # Given a correctly signed body that is not strict JSON
-    response = post_order(body, signed_headers(body, pipeline.signing_secret))
+    response = post_webhook(body, signed_headers(body, pipeline.signing_secret))
 
     # Then it is a 400 INVALID_JSON in the envelope, counted by reason, nothing recorded
     assert response["statusCode"] == 400, name
@@ -84,7 +80,7 @@ def test_bodies_that_are_not_strict_json_are_refused_on_the_order_route(
     assert ("WebhookRejected", {"reason": reason, "service": "webhook-pipeline-tests"}) in (
         emitted_metrics(capsys.readouterr().out)
     )
-    assert stored_events() == []
+    assert tables.all_events() == []
     assert nothing_queued(pipeline)
 
 
@@ -110,7 +106,7 @@ def test_bodies_that_are_not_strict_json_are_refused_on_the_erp_and_catalog_rout
         assert response["statusCode"] == 400, (name, response["body"])
         assert response_json(response)["error"]["code"] == "INVALID_JSON"
     # Not even a REJECTED inbox record: these are refused before any model runs
-    assert stored_events() == []
+    assert tables.all_events() == []
     assert nothing_queued(pipeline)
 
 
@@ -135,11 +131,11 @@ def _catalog_raw(body: bytes) -> dict[str, Any]:
 )
 def test_order_ids_with_non_ascii_digits_are_refused(pipeline: Pipeline, order_id: str) -> None:
     body = order_body(order_id)
-    response = post_order(body, signed_headers(body, pipeline.signing_secret))
+    response = post_webhook(body, signed_headers(body, pipeline.signing_secret))
     assert response["statusCode"] == 400
     [detail] = response_json(response)["error"]["details"]
     assert detail["field"] == "order_id"
-    assert stored_events() == []
+    assert tables.all_events() == []
 
 
 @pytest.mark.parametrize(
@@ -180,7 +176,7 @@ def test_an_erp_event_dated_year_9999_is_refused_so_it_cannot_poison_ordering(
         {"reason": "implausible_time", "service": "webhook-pipeline-tests"},
     ) in (emitted_metrics(capsys.readouterr().out))
     # Kept for operators as a REJECTED inbox record, never queued
-    assert [e["status"] for e in stored_events()] == ["REJECTED"]
+    assert [e["status"] for e in tables.all_events()] == ["REJECTED"]
     assert nothing_queued(pipeline)
 
 
@@ -195,18 +191,18 @@ def test_an_order_timestamp_outside_the_window_is_refused(
     pipeline: Pipeline, shift: timedelta, message: str
 ) -> None:
     body = order_body(timestamp=(datetime.now(UTC) + shift).isoformat())
-    response = post_order(body, signed_headers(body, pipeline.signing_secret))
+    response = post_webhook(body, signed_headers(body, pipeline.signing_secret))
     assert response["statusCode"] == 400
     assert response_json(response)["error"]["details"] == [
         {"field": "timestamp", "message": message}
     ]
-    assert stored_events() == []
+    assert tables.all_events() == []
     assert nothing_queued(pipeline)
 
 
 def test_a_timestamp_a_few_minutes_ahead_is_a_clock_skew_and_accepted(pipeline: Pipeline) -> None:
     body = order_body(timestamp=(datetime.now(UTC) + timedelta(minutes=4)).isoformat())
-    response = post_order(body, signed_headers(body, pipeline.signing_secret))
+    response = post_webhook(body, signed_headers(body, pipeline.signing_secret))
     assert response["statusCode"] == 202
 
 
@@ -217,7 +213,7 @@ def test_header_values_that_are_not_printable_ascii_are_refused(
     body = order_body()
     headers = {**signed_headers(body, pipeline.signing_secret), "X-Request-ID": value}
 
-    response = post_order(body, headers)
+    response = post_webhook(body, headers)
 
     assert response["statusCode"] == 400
     assert response_json(response)["error"]["code"] == "INVALID_HEADER"
@@ -225,4 +221,4 @@ def test_header_values_that_are_not_printable_ascii_are_refused(
         "WebhookRejected",
         {"reason": "invalid_header", "service": "webhook-pipeline-tests"},
     ) in (emitted_metrics(capsys.readouterr().out))
-    assert stored_events() == []
+    assert tables.all_events() == []

@@ -7,15 +7,13 @@ import json
 from typing import Any
 
 import boto3
-import pytest
 
 from erp.inbox import canonical_json, content_hash
-from tests.conftest import Pipeline
-from tests.integration.test_erp_ingest import post
-from tests.integration.test_erp_sync_worker import entity, sync_one
 from tests.support.aws import REGION
+from tests.support.erp import entity, post, sync_one
 from tests.support.flows import event_item
 from tests.support.lambda_events import response_json
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 MB = 1024 * 1024
@@ -32,21 +30,13 @@ def big_product(megabytes: float) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def large_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.settings import get_settings
-
-    monkeypatch.setenv("MAX_BODY_BYTES", "6000000")
-    get_settings.cache_clear()
-
-
 def s3_object(pipeline: Pipeline, key: str) -> bytes:
     s3 = boto3.client("s3", region_name=REGION)
     return bytes(s3.get_object(Bucket=pipeline.resources.bucket, Key=key)["Body"].read())
 
 
 def test_a_5_mb_erp_webhook_is_kept_in_the_bucket_and_synced_by_reference(
-    pipeline: Pipeline, large_bodies: None
+    pipeline: Pipeline,
 ) -> None:
     # Given a 5 MB product update
     document = big_product(5)
@@ -88,7 +78,7 @@ def test_small_data_stays_inline(pipeline: Pipeline) -> None:
 
 
 def test_a_large_event_whose_object_is_gone_is_dead_lettered_then_redriven_and_replayed(
-    pipeline: Pipeline, large_bodies: None
+    pipeline: Pipeline,
 ) -> None:
     from ops_api import operations
 
@@ -119,7 +109,7 @@ def test_a_large_event_whose_object_is_gone_is_dead_lettered_then_redriven_and_r
     from shared.event_store import EventStore
 
     settings = operations.OpsSettings()
-    operations.replay(settings, EventStore("events"), event_id, force=True)
+    operations.replay(settings, EventStore(pipeline.resources.events_table), event_id, force=True)
     [message] = receive(lane.url)
     assert json.loads(message["Body"])["data_ref"]["key"] == key
     assert json.loads(message["Body"])["data"] == {}

@@ -7,10 +7,10 @@ import io
 import pytest
 
 from local.http_stub import StubResponse
-from tests.conftest import Pipeline
 from tests.support.flows import drain_stage
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
 from tests.support.output import emitted_metrics, json_lines
+from tests.support.pipeline import Pipeline
 from tests.support.signing import order_webhook_body, signed_headers
 
 

@@ -9,10 +9,11 @@ import boto3
 import pytest
 
 from local.http_stub import StubResponse
-from tests.conftest import Pipeline
 from tests.support.flows import accept_webhook, event_item, run_download, run_processing
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
+from tests.support.ops import ops
 from tests.support.orders import marketplace_order
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 
@@ -57,21 +58,6 @@ def test_a_malformed_event_id_is_400(pipeline: Pipeline) -> None:
     response = get_event("not-a-uuid")
     assert response["statusCode"] == 400
     assert response_json(response)["error"]["code"] == "VALIDATION_ERROR"
-
-
-def ops(
-    method: str,
-    path: str,
-    resource: str,
-    params: dict[str, str] | None = None,
-    **path_parameters: str,
-) -> dict[str, Any]:
-    from ops_api.handler import handler
-
-    event = api_event(
-        method, path, resource=resource, path_parameters=path_parameters or None, query=params
-    )
-    return handler(event, FakeLambdaContext())
 
 
 def test_events_are_listed_newest_first_across_pages(pipeline: Pipeline) -> None:

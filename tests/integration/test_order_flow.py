@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Pipeline
 from tests.support.flows import accept_webhook, drain_stage, event_item, history
+from tests.support.pipeline import Pipeline
 
 
 def test_a_signed_order_webhook_ends_processed_with_one_post_to_the_internal_api(

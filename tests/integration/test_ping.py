@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 
 from erp.entities import EntityType
-from tests.conftest import Pipeline
-from tests.integration.test_enrichment_worker import work_all
-from tests.integration.test_erp_ingest import post
-from tests.integration.test_erp_sync_worker import entity, sync_one
-from tests.support.catalog import progress, start
+from tests.support.catalog import progress, start, work_all
+from tests.support.erp import entity, post, sync_one
 from tests.support.flows import drain_stage, event_item, history
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
+from tests.support.pipeline import Pipeline
 from tests.support.signing import signed_headers
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 
 from local.http_stub import StubResponse
-from tests.conftest import Pipeline
 from tests.support.aws import REGION
 from tests.support.flows import accept_webhook, event_item, history, run_download, run_processing
 from tests.support.lambda_events import FakeLambdaContext, sqs_event
 from tests.support.orders import marketplace_order
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 

@@ -11,13 +11,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from erp.entities import EntityType
-from tests.conftest import Pipeline
-from tests.integration.test_erp_sync_worker import accept, entity, sync_one
+from tests.support import tables
 from tests.support.aws import REGION, STUCK_AFTER_MINUTES
-from tests.support.erp import VALID_DATA, body
+from tests.support.erp import VALID_DATA, accept, body, entity, sync_one
 from tests.support.flows import accept_webhook, drain_stage, event_item, run_download
 from tests.support.lambda_events import FakeLambdaContext
 from tests.support.output import emitted_metrics, json_lines
+from tests.support.pipeline import Pipeline
 from tests.support.pump import receive
 
 
@@ -32,7 +32,7 @@ def age(event_id: str, minutes: int) -> None:
     """As if the event had last changed `minutes` ago."""
     then = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
     then = then.replace("+00:00", "Z")
-    boto3.resource("dynamodb", region_name=REGION).Table("events").update_item(
+    tables.events().update_item(
         Key={"event_id": event_id},
         UpdateExpression="SET received_at = :t, updated_at = :t",
         ExpressionAttributeValues={":t": then},
@@ -122,7 +122,7 @@ def test_recent_events_and_events_waiting_for_a_scheduled_retry_are_left_alone(
     recent = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
     waiting = accept("bills", body(EntityType.BILL, VALID_DATA[EntityType.BILL]))
     later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
-    table = boto3.resource("dynamodb", region_name=REGION).Table("events")
+    table = tables.events()
     age(recent, STUCK_AFTER_MINUTES - 5)
     age(waiting, STUCK_AFTER_MINUTES + 60)
     table.update_item(
@@ -163,7 +163,7 @@ def test_a_failed_requeue_is_unmarked_and_retried_by_the_next_sweep(
 def test_an_event_that_cannot_be_rebuilt_is_counted_not_requeued(pipeline: Pipeline) -> None:
     event_id = accept("prices", body(EntityType.PRICE, VALID_DATA[EntityType.PRICE]))
     lose_messages(pipeline.resources.erp_lanes["low"].url)
-    boto3.resource("dynamodb", region_name=REGION).Table("events").update_item(
+    tables.events().update_item(
         Key={"event_id": event_id},
         UpdateExpression="REMOVE #d",
         ExpressionAttributeNames={"#d": "data"},
@@ -183,7 +183,7 @@ def test_a_retry_is_stuck_only_once_it_was_due_longer_ago_than_the_threshold(
 ) -> None:
     # Given two events that last changed hours ago (their retry schedule waited that long):
     # one whose retry came due a minute ago, one whose retry came due past the threshold
-    table = boto3.resource("dynamodb", region_name=REGION).Table("events")
+    table = tables.events()
     just_due = accept("bills", body(EntityType.BILL, VALID_DATA[EntityType.BILL]))
     overdue = accept("invoices", body(EntityType.INVOICE, VALID_DATA[EntityType.INVOICE]))
     for event_id, due_minutes_ago in ((just_due, 1), (overdue, STUCK_AFTER_MINUTES + 1)):

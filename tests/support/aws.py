@@ -1,21 +1,43 @@
-"""The pipeline's AWS resources on moto, and each function's environment pointing at them."""
+"""The pipeline's AWS resources on moto, provisioned from the synthesized template as the local
+runtime provisions them (`local.provision`), and the functions' environment as the template
+sets it, resolved against those resources, with the tests' few overrides on top.
+
+Every function runs in the test process, so they share one environment: the union of their
+variables. A variable two functions set differently must be one of the overrides.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from local.provision import Provisioned, provision
+from local.template import StackTemplate
+
 REGION = "us-east-1"
-# Every test stage retries on this schedule (the worker's RETRY_SCHEDULE): 3 receives in all.
+# Every test stage retries on this schedule (the workers' RETRY_SCHEDULE): 3 receives in all,
+# and every queue's redrive policy is set to match.
 RETRY_DELAYS_SECONDS = (1, 2)
 MAX_RECEIVE_COUNT = len(RETRY_DELAYS_SECONDS) + 1
 STUCK_AFTER_MINUTES = 30
 ERP_KEY = "erp-key-current"  # test values, not real keys
 ERP_OLD_KEY = "erp-key-previous"
 PROVIDER_KEY = "provider-key-for-tests"  # a test value, not a real key
+# Quick to give up on a stub peer; a pool of 4 is what the concurrency tests count.
+HTTP_CLIENT = {
+    "connect_timeout_seconds": 1,
+    "read_timeout_seconds": 2,
+    "max_retries": 1,
+    "backoff_factor_seconds": 0,
+    "max_retry_after_seconds": 0,
+    "pool_size": 4,
+}
+# Powertools reads these once, at import, for every function of the process: conftest sets them.
+PROCESS_WIDE_PREFIX = "POWERTOOLS_"
 
 
 @dataclass(frozen=True)
@@ -28,140 +50,67 @@ class QueuePair:
 
 @dataclass(frozen=True)
 class Resources:
+    """The physical names the functions were given, read from their environment."""
+
     events_table: str
     idempotency_table: str
+    entities_table: str
+    enrichment_table: str
+    products_table: str
     bucket: str
     download: QueuePair
     processing: QueuePair
+    erp_lanes: dict[str, QueuePair]
+    enrichment: QueuePair
     signing_secret_name: str
     token_secret_name: str
-    erp_lanes: dict[str, QueuePair]
     erp_keys_secret_name: str
-    enrichment: QueuePair
+    provider_key_secret_name: str
+
+    @classmethod
+    def from_environment(cls, environment: dict[str, str]) -> Resources:
+        # QUEUES is the operator functions' map of every stage to its queue and DLQ.
+        stages = {
+            name: QueuePair(**pair) for name, pair in json.loads(environment["QUEUES"]).items()
+        }
+        return cls(
+            events_table=environment["EVENTS_TABLE_NAME"],
+            idempotency_table=environment["IDEMPOTENCY_TABLE_NAME"],
+            entities_table=environment["ENTITIES_TABLE_NAME"],
+            enrichment_table=environment["ENRICHMENT_TABLE_NAME"],
+            products_table=environment["PRODUCTS_TABLE_NAME"],
+            bucket=environment["PAYLOAD_BUCKET_NAME"],
+            download=stages["download"],
+            processing=stages["processing"],
+            erp_lanes={
+                name.removeprefix("erp-"): pair
+                for name, pair in stages.items()
+                if name.startswith("erp-")
+            },
+            enrichment=stages["enrichment"],
+            signing_secret_name=environment["WEBHOOK_SECRET_NAME"],
+            token_secret_name=environment["MARKETPLACE_TOKEN_SECRET_NAME"],
+            erp_keys_secret_name=environment["WEBHOOK_KEYS_SECRET_NAME"],
+            provider_key_secret_name=environment["PROVIDER_KEY_SECRET_NAME"],
+        )
 
 
-def _queue_pair(sqs: Any, name: str) -> QueuePair:
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url = sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": "360",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-            ),
-        },
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return QueuePair(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
+@dataclass(frozen=True)
+class Peers:
+    """The base URLs of the local stand-ins for the partners' APIs."""
+
+    marketplace_url: str
+    internal_url: str
+    provider_url: str
 
 
-def _table(
-    dynamodb: Any,
-    name: str,
-    partition: str,
-    sort: str | None = None,
-    indexes: dict[str, tuple[str, str]] | None = None,
-) -> None:
-    """An on-demand table with string keys, as the stack defines it."""
-    keys = [(partition, "HASH")] + ([(sort, "RANGE")] if sort else [])
-    attributes = {partition, *([sort] if sort else [])}
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": [{"AttributeName": a, "KeyType": k} for a, k in keys],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    if indexes:
-        arguments["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": hash_key, "KeyType": "HASH"},
-                    {"AttributeName": range_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, (hash_key, range_key) in indexes.items()
-        ]
-        attributes |= {a for pair in indexes.values() for a in pair}
-    arguments["AttributeDefinitions"] = [
-        {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
-    ]
-    dynamodb.create_table(**arguments)
-
-
-def create_resources(signing_secret: str, token: str) -> Resources:
-    """Tables, queues (with redrive), a versioned bucket and the two secrets."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    _table(dynamodb, "idempotency", "id")
-    _table(dynamodb, "events", "event_id",
-           indexes={"by-status": ("status", "received_at"),
-                    "by-pipeline": ("pipeline", "received_at")})  # fmt: skip
-    _table(dynamodb, "entities", "entity_type", "entity_id")
-    _table(dynamodb, "enrichments", "catalog_id", "batch_id",
-           indexes={"by-user": ("user_id", "created_at")})  # fmt: skip
-    _table(dynamodb, "products", "catalog_id", "product_id")
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket="payloads")
-    s3.put_bucket_versioning(Bucket="payloads", VersioningConfiguration={"Status": "Enabled"})
-    secrets = boto3.client("secretsmanager", region_name=REGION)
-    secrets.create_secret(Name="signing", SecretString=signing_secret)
-    secrets.create_secret(Name="marketplace-token", SecretString=token)
-    secrets.create_secret(Name="erp-webhook-keys", SecretString=f"{ERP_KEY} {ERP_OLD_KEY}")
-    secrets.create_secret(Name="provider-api-key", SecretString=PROVIDER_KEY)
-    sqs = boto3.client("sqs", region_name=REGION)
-    return Resources(
-        events_table="events",
-        idempotency_table="idempotency",
-        bucket="payloads",
-        download=_queue_pair(sqs, "download"),
-        processing=_queue_pair(sqs, "processing"),
-        signing_secret_name="signing",
-        token_secret_name="marketplace-token",
-        erp_lanes={lane: _queue_pair(sqs, f"erp-{lane}") for lane in ("high", "standard", "low")},
-        erp_keys_secret_name="erp-webhook-keys",
-        enrichment=_queue_pair(sqs, "enrichment"),
-    )
-
-
-def stage_queues(resources: Resources) -> dict[str, QueuePair]:
-    """Every queue pair by the stage name operators use, as the stack names them."""
+def overrides_for(peers: Peers) -> dict[str, str]:
+    """What the tests set on top of the template's environment, and why."""
     return {
-        "download": resources.download,
-        "processing": resources.processing,
-        **{f"erp-{lane}": pair for lane, pair in resources.erp_lanes.items()},
-        "enrichment": resources.enrichment,
-    }
-
-
-def function_environment(
-    resources: Resources, *, marketplace_url: str, internal_url: str, provider_url: str
-) -> dict[str, str]:
-    """The union of the functions' env vars, as the stack sets them (names, not secrets)."""
-    http_client = {
-        "connect_timeout_seconds": 1,
-        "read_timeout_seconds": 2,
-        "max_retries": 1,
-        "backoff_factor_seconds": 0,
-        "max_retry_after_seconds": 0,
-        "pool_size": 4,
-    }
-    return {
-        "EVENTS_TABLE_NAME": resources.events_table,
-        "IDEMPOTENCY_TABLE_NAME": resources.idempotency_table,
-        "DOWNLOAD_QUEUE_URL": resources.download.url,
-        "PROCESSING_QUEUE_URL": resources.processing.url,
-        "PAYLOAD_BUCKET_NAME": resources.bucket,
-        "WEBHOOK_SECRET_NAME": resources.signing_secret_name,
-        "MARKETPLACE_TOKEN_SECRET_NAME": resources.token_secret_name,
-        "MARKETPLACE_API_BASE_URL": marketplace_url,
-        "INTERNAL_API_BASE_URL": internal_url,
-        "DOWNLOAD_DLQ_URL": resources.download.dlq_url,
-        "PROCESSING_DLQ_URL": resources.processing.dlq_url,
+        "MARKETPLACE_API_BASE_URL": peers.marketplace_url,
+        "INTERNAL_API_BASE_URL": peers.internal_url,
+        "PROVIDER_API_BASE_URL": peers.provider_url,
+        # One schedule for every worker (the stages' own differ; one process has one env).
         "RETRY_SCHEDULE": json.dumps(
             {
                 "delays_seconds": RETRY_DELAYS_SECONDS,
@@ -169,33 +118,77 @@ def function_environment(
                 "max_delay_seconds": 43000,
             }
         ),
-        "MAX_BODY_BYTES": "8192",
+        "HTTP_CLIENT": json.dumps(HTTP_CLIENT),
         # Wide, so that the fixed event times of the tests' documents stay plausible for years;
         # the window itself is tested with times relative to now.
         "EVENT_TIME_WINDOW": json.dumps({"max_future_seconds": 300, "max_age_days": 3650}),
-        "HTTP_CLIENT": json.dumps(http_client),
-        "WEBHOOK_KEYS_SECRET_NAME": resources.erp_keys_secret_name,
-        "LANE_QUEUE_URLS": json.dumps({lane: q.url for lane, q in resources.erp_lanes.items()}),
-        "ENTITIES_TABLE_NAME": "entities",
-        "ERP_LANES": json.dumps(
-            {
-                lane: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
-                for lane, q in resources.erp_lanes.items()
-            }
-        ),
-        "QUEUES": json.dumps(
-            {
-                stage: {"url": q.url, "arn": q.arn, "dlq_url": q.dlq_url, "dlq_arn": q.dlq_arn}
-                for stage, q in stage_queues(resources).items()
-            }
-        ),
         "STUCK_AFTER_MINUTES": str(STUCK_AFTER_MINUTES),
-        "ENRICHMENT_TABLE_NAME": "enrichments",
-        "PRODUCTS_TABLE_NAME": "products",
-        "ENRICHMENT_QUEUE_URL": resources.enrichment.url,
-        "ENRICHMENT_DLQ_URL": resources.enrichment.dlq_url,
-        "PROVIDER_API_BASE_URL": provider_url,
-        "PROVIDER_KEY_SECRET_NAME": "provider-api-key",
-        "DEFAULT_BATCH_SIZE": "20",
-        "MAX_PRODUCTS": "10000",
     }
+
+
+def template_variables(template: StackTemplate) -> dict[str, set[str]]:
+    """Every value each variable has in the template's Python functions, resolved against what
+    was provisioned."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for logical_id, resource in template.resources("AWS::Lambda::Function").items():
+        if not template.is_python_function(logical_id):
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for name, value in template.resolve(variables).items():
+            values[name].add(str(value))
+    return dict(values)
+
+
+def function_environment(template: StackTemplate, overrides: dict[str, str]) -> dict[str, str]:
+    """The union of the functions' variables, then `overrides`."""
+    variables = {
+        name: values
+        for name, values in template_variables(template).items()
+        if not name.startswith(PROCESS_WIDE_PREFIX)
+    }
+    differing = sorted(n for n, v in variables.items() if len(v) > 1 and n not in overrides)
+    if differing:
+        raise AssertionError(f"functions set {differing} differently: the tests must choose one")
+    return {**{name: min(values) for name, values in variables.items()}, **overrides}
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+
+def _redrive_on_the_tests_schedule(provisioned: Provisioned) -> None:
+    """Each queue dead-letters after MAX_RECEIVE_COUNT receives, as the tests' schedule plans."""
+    sqs = _client("sqs")
+    for url in provisioned.queues.values():
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+        if policy:
+            redrive = {**json.loads(policy), "maxReceiveCount": MAX_RECEIVE_COUNT}
+            sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(redrive)}
+            )
+
+
+def _store_test_secrets(resources: Resources, *, signing_secret: str, token: str) -> None:
+    """The secrets' values the tests sign and authenticate with (the template generates some)."""
+    secrets = _client("secretsmanager")
+    for name, value in (
+        (resources.signing_secret_name, signing_secret),
+        (resources.token_secret_name, token),
+        (resources.erp_keys_secret_name, f"{ERP_KEY} {ERP_OLD_KEY}"),
+        (resources.provider_key_secret_name, PROVIDER_KEY),
+    ):
+        secrets.put_secret_value(SecretId=name, SecretString=value)
+
+
+def provision_pipeline(
+    template: StackTemplate, peers: Peers, *, signing_secret: str, token: str
+) -> tuple[Resources, dict[str, str]]:
+    """Create the template's tables, queues, buckets and secrets on moto (mock_aws active);
+    returns them and the functions' environment."""
+    provisioned = provision(template, _client)
+    _redrive_on_the_tests_schedule(provisioned)
+    environment = function_environment(template, overrides_for(peers))
+    resources = Resources.from_environment(environment)
+    _store_test_secrets(resources, signing_secret=signing_secret, token=token)
+    return resources, environment

@@ -1,11 +1,17 @@
-"""Catalog enrichment requests as a catalog service sends them, and the API called as Lambda is."""
+"""Catalog enrichment requests as a catalog service sends them, the API called as Lambda is, and
+the enrichment worker fed from its queue."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import boto3
+
+from tests.support.aws import REGION
 from tests.support.lambda_events import FakeLambdaContext, api_event
+from tests.support.pipeline import Pipeline
+from tests.support.pump import deliver_one
 
 
 def products(count: int, *, unknown: int = 0, start: int = 0) -> list[dict[str, Any]]:
@@ -67,3 +73,27 @@ def progress(catalog_id: str) -> dict[str, Any]:
         "/catalogs/{catalog_id}/enrichments",
         catalog_id=catalog_id,
     )
+
+
+def work_one(pipeline: Pipeline) -> dict[str, Any]:
+    """Deliver the next enrichment message to the worker, as Lambda would (batch size 1)."""
+    from enrichment_worker.handler import handler
+
+    queue = pipeline.resources.enrichment
+    return deliver_one(handler, queue.url, queue.arn)
+
+
+def work_all(pipeline: Pipeline, limit: int = 50) -> int:
+    """Work the queue's messages one by one until it is empty (at most `limit`)."""
+    worked = 0
+    while worked < limit and visible_count(pipeline) > 0:
+        work_one(pipeline)
+        worked += 1
+    return worked
+
+
+def visible_count(pipeline: Pipeline) -> int:
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=pipeline.resources.enrichment.url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])

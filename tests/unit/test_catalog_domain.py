@@ -18,7 +18,7 @@ from catalog.provider import (
     to_enriched,
 )
 from catalog.queueing import send_batches
-from catalog.requests import Product, validate_request
+from catalog.requests import MAX_PRODUCTS, Product, validate_request
 from catalog.status import (
     ALLOWED_FROM,
     BatchStatus,
@@ -50,7 +50,9 @@ def test_batch_ids_sort_in_batch_order() -> None:
 
 
 def test_a_valid_request_is_accepted_and_the_identifier_prefers_asin() -> None:
-    request, problems = validate_request(enrichment_body(3, batch_size=None))
+    request, problems = validate_request(
+        enrichment_body(3, batch_size=None), max_products=MAX_PRODUCTS
+    )
     assert problems == []
     assert request is not None
     assert request.batch_size is None
@@ -77,7 +79,9 @@ def test_a_valid_request_is_accepted_and_the_identifier_prefers_asin() -> None:
 def test_each_problem_names_its_field_and_product(
     change: dict[str, Any], field: str, product_id: str | None
 ) -> None:
-    request, problems = validate_request({**enrichment_body(2), **change})
+    request, problems = validate_request(
+        {**enrichment_body(2), **change}, max_products=MAX_PRODUCTS
+    )
     assert request is None
     assert [(p.field, p.product_id) for p in problems] == [(field, product_id)]
 
@@ -85,7 +89,7 @@ def test_each_problem_names_its_field_and_product(
 def test_every_offending_product_is_listed_not_just_the_first() -> None:
     body = enrichment_body(0)
     body["products"] = [{"product_id": f"p{n}"} for n in range(7)]
-    _, problems = validate_request(body)
+    _, problems = validate_request(body, max_products=MAX_PRODUCTS)
     assert [p.product_id for p in problems] == [f"p{n}" for n in range(7)]
 
 

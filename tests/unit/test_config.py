@@ -1,4 +1,4 @@
-"""infra/config.py: per-environment settings from cdk.json context."""
+"""infra/config: per-environment settings from cdk.json context."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ import urllib3.util.retry
 
 from local.http_stub import StubResponse, StubServer
 from shared.errors import NonRetryableError, RetryableError
-from shared.http_client import HttpClient, HttpClientSettings, HttpStatusError
+from shared.http_client import HttpClient, HttpStatusError
+from shared.http_settings import HttpClientSettings
 
 
 class _RecordedSleeps:
@@ -63,13 +64,35 @@ def test_429_with_retry_after_is_retried_after_the_asked_delay(
     assert sleeps.sleeps == [2.0]
 
 
-def test_a_long_retry_after_is_capped(server: StubServer, sleeps: _RecordedSleeps) -> None:
-    server.script("GET", "/x", StubResponse(503, headers={"Retry-After": "3600"}))
+def test_a_long_retry_after_is_capped_at_the_configured_cap_on_every_retry(
+    server: StubServer, sleeps: _RecordedSleeps
+) -> None:
+    # Given a cap no default has (a client ignoring it would sleep the hour, or another value)
+    cap = 3.25
+    server.script(
+        "GET",
+        "/x",
+        StubResponse(503, headers={"Retry-After": "3600"}),
+        StubResponse(429, headers={"Retry-After": "3600"}),
+    )
     server.route("GET", "/x", lambda _: StubResponse(200, {}))
 
-    client(max_retry_after_seconds=10).request("GET", f"{server.url}/x")
+    # When the peer asks for an hour twice
+    client(max_retry_after_seconds=cap).request("GET", f"{server.url}/x")
 
-    assert sleeps.sleeps == [10.0]
+    # Then each pause is the cap: the second retry (a new urllib3 Retry) kept it too
+    assert sleeps.sleeps == [cap, cap]
+
+
+def test_a_retry_after_shorter_than_the_cap_is_honoured(
+    server: StubServer, sleeps: _RecordedSleeps
+) -> None:
+    server.script("GET", "/x", StubResponse(503, headers={"Retry-After": "1"}))
+    server.route("GET", "/x", lambda _: StubResponse(200, {}))
+
+    client(max_retry_after_seconds=3.25).request("GET", f"{server.url}/x")
+
+    assert sleeps.sleeps == [1.0]
 
 
 def test_503_then_200_succeeds_with_exponential_backoff(

@@ -1,172 +1,28 @@
-"""The local REST API takes load and answers bad requests as API Gateway would: in the
-project's envelope, its code the gateway response type, never holding a thread or crashing."""
+"""The local REST API takes load as API Gateway would: a burst of connections, slow or stalled
+clients, chunked bodies, keep-alive, headers either way, a failed invoke answered by the
+gateway, and the OpenAPI document at the root."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.api_gateway import PAYLOAD_QUOTA_BYTES, LocalApi, routes_from
-from local.functions import InvocationError
+from local.api_gateway import LocalApi
 from local.http_server import LISTEN_BACKLOG
-from local.template import StackTemplate
-
-# The shape of infra.constructs.rest_api.GATEWAY_ERROR_TEMPLATE (importing infra starts jsii).
-ENVELOPE = (
-    '{"status": "failure", "data": null, "error": {"code": "$context.error.responseType", '
-    '"message": $context.error.messageString, "details": null}, '
-    '"request_id": "$context.requestId"}'
+from tests.support.local_api import (
+    READ_TIMEOUT,
+    FakeFunction,
+    address,
+    error_code,
+    exchange,
+    request,
 )
-FUNCTION_URI = (
-    "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-    "arn:aws:lambda:us-east-1:123456789012:function:stack-ingest/invocations"
-)
-READ_TIMEOUT = 0.5
-
-
-def template(endpoint_type: str = "REGIONAL") -> StackTemplate:
-    def gateway_response(kind: str) -> dict[str, Any]:
-        return {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {
-                "ResponseType": kind,
-                "ResponseTemplates": {"application/json": ENVELOPE},
-            },
-        }
-
-    raw = {
-        "Resources": {
-            "Api": {
-                "Type": "AWS::ApiGateway::RestApi",
-                "Properties": {"EndpointConfiguration": {"Types": [endpoint_type]}},
-            },
-            "Webhooks": {
-                "Type": "AWS::ApiGateway::Resource",
-                "Properties": {
-                    "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
-                    "PathPart": "webhooks",
-                },
-            },
-            "Qualia": {
-                "Type": "AWS::ApiGateway::Resource",
-                "Properties": {"ParentId": {"Ref": "Webhooks"}, "PathPart": "qualia"},
-            },
-            "QualiaPost": {
-                "Type": "AWS::ApiGateway::Method",
-                "Properties": {
-                    "HttpMethod": "POST",
-                    "ResourceId": {"Ref": "Qualia"},
-                    "AuthorizationType": "NONE",
-                    "Integration": {"Type": "AWS_PROXY", "Uri": FUNCTION_URI},
-                },
-            },
-            "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"StageName": "dev"}},
-            "Default4xx": gateway_response("DEFAULT_4XX"),
-            "Default5xx": gateway_response("DEFAULT_5XX"),
-        }
-    }
-    return StackTemplate(raw, stack_name="stack", region="us-east-1")
-
-
-class FakeFunction:
-    """Answers 202 with what it was given; `fail` makes the next invokes crash."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.fail: str | None = None
-        self._lock = threading.Lock()
-
-    def invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
-            self.events.append(event)
-        if self.fail:
-            raise InvocationError(self.fail, "the fake says so")
-        body = {"body_length": len(event["body"] or ""), "headers": event["headers"]}
-        return {"statusCode": 202, "headers": {"X-Fake": "yes"}, "body": json.dumps(body)}
-
-
-@pytest.fixture
-def function() -> FakeFunction:
-    return FakeFunction()
-
-
-def start_api(function: FakeFunction, tmp_path: Path, endpoint_type: str = "REGIONAL") -> LocalApi:
-    stack = template(endpoint_type)
-    api = LocalApi(
-        stack,
-        routes_from(stack, {"stack-ingest": "Ingest"}),
-        {"Ingest": function},
-        openapi_file=tmp_path / "openapi.json",
-        read_timeout_seconds=READ_TIMEOUT,
-    )
-    api.start()
-    return api
-
-
-@pytest.fixture
-def api(function: FakeFunction, tmp_path: Path) -> Iterator[LocalApi]:
-    running = start_api(function, tmp_path)
-    yield running
-    running.stop()
-
-
-def address(api: LocalApi) -> tuple[str, int]:
-    host, port = api.url.split("//", 1)[1].split("/", 1)[0].split(":")
-    return host, int(port)
-
-
-def exchange(api: LocalApi, data: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes, read the answer until the server closes (or the answer is complete)."""
-    with socket.create_connection(address(api), timeout=timeout) as connection:
-        connection.sendall(data)
-        received = b""
-        while b"\r\n\r\n" not in received:
-            chunk = connection.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-        head, _, body = received.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = dict(line.split(": ", 1) for line in lines[1:])
-        length = int(headers.get("Content-Length", "0"))
-        while len(body) < length and not data.startswith(b"HEAD"):
-            chunk = connection.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return int(lines[0].split()[1]), headers, body
-
-
-def request(
-    api: LocalApi,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection(*address(api), timeout=10)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def error_code(body: bytes) -> str:
-    envelope = json.loads(body)
-    assert envelope["status"] == "failure"
-    assert envelope["data"] is None
-    assert envelope["request_id"]
-    return str(envelope["error"]["code"])
 
 
 def test_the_listen_backlog_takes_a_burst(api: LocalApi, function: FakeFunction) -> None:
@@ -210,90 +66,6 @@ def test_a_stalled_connection_does_not_hold_the_server(api: LocalApi) -> None:
         connection.close()
 
 
-@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "GET"])
-def test_a_method_the_resource_does_not_define_is_403_missing_authentication_token(
-    api: LocalApi, function: FakeFunction, method: str
-) -> None:
-    status, headers, body = request(api, method, "/dev/webhooks/qualia")
-
-    assert status == 403
-    if method == "HEAD":
-        assert body == b""
-        assert int(headers["Content-Length"]) > 0  # what GET would have answered
-    else:
-        assert error_code(body) == "MISSING_AUTHENTICATION_TOKEN"
-    assert function.events == []
-
-
-@pytest.mark.parametrize("path", ["/dev/nope", "/webhooks/qualia", "/", "/dev", "/prod/webhooks"])
-def test_an_undefined_resource_or_stage_is_403_missing_authentication_token(
-    api: LocalApi, path: str
-) -> None:
-    status, _, body = request(api, "POST", path, b"{}")
-    assert status == 403
-    assert error_code(body) == "MISSING_AUTHENTICATION_TOKEN"
-
-
-def test_a_method_outside_http_s_usual_set_is_answered_in_the_envelope(api: LocalApi) -> None:
-    status, _, body = exchange(api, b"BREW /dev/webhooks/qualia HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert status == 403
-    assert error_code(body) == "MISSING_AUTHENTICATION_TOKEN"
-
-
-@pytest.mark.parametrize(("endpoint_type", "quota"), [("REGIONAL", 10240), ("EDGE", 8192)])
-def test_a_uri_over_the_url_quota_is_414_in_the_envelope(
-    function: FakeFunction, tmp_path: Path, endpoint_type: str, quota: int
-) -> None:
-    api = start_api(function, tmp_path, endpoint_type)
-    try:
-        within = "/dev/webhooks/qualia?" + "a" * (quota - len("/dev/webhooks/qualia?"))
-        assert request(api, "POST", within, b"{}")[0] == 202
-        status, headers, body = request(api, "POST", within + "a", b"{}")
-        assert status == 414
-        assert error_code(body) == "REQUEST_TOO_LARGE"
-        assert headers["Connection"] == "close"
-        # a request line far over any limit is answered too, not reset
-        status, _, body = exchange(api, b"GET /dev/" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n")
-        assert (status, error_code(body)) == (414, "REQUEST_TOO_LARGE")
-    finally:
-        api.stop()
-    assert len(function.events) == 1
-
-
-def test_header_values_over_10240_bytes_are_431_in_the_envelope(
-    api: LocalApi, function: FakeFunction
-) -> None:
-    headers = {f"X-Big-{n}": "v" * 1000 for n in range(11)}
-    status, _, body = request(api, "POST", "/dev/webhooks/qualia", b"{}", headers)
-
-    assert status == 431
-    assert error_code(body) == "REQUEST_TOO_LARGE"
-    assert json.loads(body)["error"]["message"] == "HTTP header is larger than 10240 bytes."
-    assert function.events == []
-
-
-def test_a_body_over_the_payload_quota_is_413_and_the_client_gets_the_answer(
-    api: LocalApi, function: FakeFunction
-) -> None:
-    assert request(api, "POST", "/dev/webhooks/qualia", b"x" * PAYLOAD_QUOTA_BYTES)[0] == 202
-
-    status, _, body = request(api, "POST", "/dev/webhooks/qualia", b"x" * (PAYLOAD_QUOTA_BYTES + 1))
-
-    assert status == 413
-    assert error_code(body) == "REQUEST_TOO_LARGE"
-    assert len(function.events) == 1
-
-
-@pytest.mark.parametrize("length", ["abc", "-1", "1, 2"])
-def test_an_invalid_content_length_is_400_bad_request_body(api: LocalApi, length: str) -> None:
-    status, _, body = exchange(
-        api,
-        f"POST /dev/webhooks/qualia HTTP/1.1\r\nContent-Length: {length}\r\n\r\n{{}}".encode(),
-    )
-    assert status == 400
-    assert error_code(body) == "BAD_REQUEST_BODY"
-
-
 def test_a_chunked_body_reaches_the_function(api: LocalApi, function: FakeFunction) -> None:
     status, _, _ = exchange(
         api,
@@ -302,12 +74,6 @@ def test_a_chunked_body_reaches_the_function(api: LocalApi, function: FakeFuncti
     )
     assert status == 202
     assert function.events[0]["body"] == '{"a": 1}'
-
-
-def test_a_malformed_request_line_is_400_in_the_envelope(api: LocalApi) -> None:
-    status, _, body = exchange(api, b"POST /dev/webhooks/qualia HTTP/x.y\r\n\r\n")
-    assert status == 400
-    assert error_code(body) == "DEFAULT_4XX"
 
 
 def test_non_ascii_header_values_reach_the_function_utf8_decoded_where_possible(

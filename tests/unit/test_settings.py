@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import FunctionSettings, get_settings
+from shared.settings import EventsTableSettings, FunctionSettings, get_settings
 
 
-class _Example(FunctionSettings):
+class _Example(EventsTableSettings):
     max_body_bytes: int
 
 
@@ -33,3 +33,19 @@ def test_a_missing_or_malformed_setting_fails_loudly(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MAX_BODY_BYTES", "lots")
     with pytest.raises(ValidationError, match="max_body_bytes"):
         get_settings(_Example)
+
+
+def test_a_function_that_tracks_no_events_needs_no_events_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a function's settings without the events table (the catalog's functions)
+    class _Catalog(FunctionSettings):
+        max_body_bytes: int
+
+    monkeypatch.delenv("EVENTS_TABLE_NAME", raising=False)
+    monkeypatch.setenv("MAX_BODY_BYTES", "1024")
+
+    # Then they read without it, and have no such field to fall back on
+    settings = get_settings(_Catalog)
+    assert settings.max_body_bytes == 1024
+    assert not hasattr(settings, "events_table_name")

@@ -1,4 +1,5 @@
-"""Raw order payloads in S3, stored and read back with a SHA-256 checksum."""
+"""The order pipeline's own store: raw order payloads in S3, stored and read back with a SHA-256
+checksum. (Its events are in the shared events table, `shared.event_store`.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from shared import aws_clients
 from shared.errors import NonRetryableError
+from shared.sources import Source
 
 
 class ChecksumMismatchError(NonRetryableError):
@@ -22,7 +24,7 @@ class StoredPayload:
 
 
 def payload_key(order_id: str, event_id: str) -> str:
-    return f"qualia/orders/{order_id}/{event_id}.json"
+    return f"{Source.MARKETPLACE.value}/orders/{order_id}/{event_id}.json"
 
 
 class PayloadStore:
