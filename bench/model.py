@@ -27,3 +27,21 @@ class Section(BaseModel):
     method: str  # one or two sentences: how it was measured (repetitions, statistic, setup)
     rows: list[Row]
     notes: list[str] = Field(default_factory=list)  # what a reader must know to trust the figures
+
+
+class StageUsage(BaseModel):
+    """What one unit of work at one stage costs in AWS requests, as counted by `bench.calls`
+    (botocore calls made, capacity reported) and priced by `bench.cost`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pipeline: str  # "orders", "erp", "catalog"
+    stage: str  # "ingest", "download", "processing", "erp-ingest", "erp-sync", "enrichment", ...
+    unit: str  # what one unit is: "webhook", "record", "batch of 20 products"
+    units_per_webhook: float = 1.0  # how many of this unit one webhook (or product) causes
+    calls: dict[str, int]  # "dynamodb.PutItem" -> count, per unit
+    read_units: float  # DynamoDB RCU per unit (tables and indexes)
+    write_units: float  # DynamoDB WCU per unit (tables and indexes)
+    index_write_units: float = 0.0  # the part of write_units spent on secondary indexes
+    s3_bytes_stored: int = 0  # bytes put to S3 per unit
+    notes: list[str] = Field(default_factory=list)
