@@ -14,6 +14,11 @@ policy's job.
 `receive_batch` and `deliver_batch` are that one poll and that one settled invoke; the tests
 call them synchronously with a handler in their own process (tests/support/pump.py), so the
 runtime and the tests drive SQS → Lambda the same way.
+
+A mapping can be paused and resumed (the circuit breaker does, with UpdateEventSourceMapping
+Enabled=false/true): `MappingStates` holds each one's state, and `local.lambda_control` answers
+Lambda's event source mapping API from it; a paused mapping's poller receives nothing, while
+the batches it already handed to the function finish, as on AWS.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +47,30 @@ class EventSourceMapping:
     batching_window_seconds: int
     report_batch_item_failures: bool
     maximum_concurrency: int | None = None  # ScalingConfig; None: as many as Lambda likes
+    enabled: bool = True  # as the template creates it
+    logical_id: str = ""
+    uuid: str = ""  # what `Ref` of the mapping resolves to, as on AWS
+
+
+class MappingStates:
+    """Whether each mapping (by UUID) is enabled; shared by its poller and the Lambda API
+    stand-in, from any thread."""
+
+    def __init__(self, mappings: list[EventSourceMapping]) -> None:
+        self._lock = threading.Lock()
+        self.mappings = {m.uuid: m for m in mappings}
+        self._enabled = {m.uuid: m.enabled for m in mappings}
+
+    def enabled(self, uuid: str) -> bool:
+        with self._lock:
+            return self._enabled[uuid]
+
+    def set_enabled(self, uuid: str, enabled: bool) -> None:
+        with self._lock:
+            if uuid not in self._enabled:
+                raise KeyError(uuid)
+            self._enabled[uuid] = enabled
+        log.warning("event source mapping %s %s", uuid, "enabled" if enabled else "disabled")
 
 
 class Invocable(Protocol):
@@ -129,16 +159,16 @@ def _reported_failures(mapping: EventSourceMapping, response: Any, ids: set[str]
 
 def mappings_from(template: Any) -> list[EventSourceMapping]:
     mappings = []
-    for resource in template.resources("AWS::Lambda::EventSourceMapping").values():
+    for logical_id, resource in template.resources("AWS::Lambda::EventSourceMapping").items():
         properties = resource["Properties"]
-        if properties.get("Enabled") is False:
-            continue
         function_id = properties["FunctionName"]["Ref"]
         queue_id = properties["EventSourceArn"]["Fn::GetAtt"][0]
         queue = template.physical[queue_id]
         maximum = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
         mappings.append(
             EventSourceMapping(
+                logical_id=logical_id,
+                uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{template.stack_name}/{logical_id}")),
                 function_logical_id=function_id,
                 queue_logical_id=queue_id,
                 queue_url=queue.ref,
@@ -148,6 +178,7 @@ def mappings_from(template: Any) -> list[EventSourceMapping]:
                 report_batch_item_failures="ReportBatchItemFailures"
                 in properties.get("FunctionResponseTypes", []),
                 maximum_concurrency=int(maximum) if maximum else None,
+                enabled=properties.get("Enabled") is not False,
             )
         )
     return mappings
@@ -165,8 +196,10 @@ class QueuePoller(BackgroundLoop):
         region: str,
         retry_delay_seconds: int,
         concurrency: int = 1,
+        states: MappingStates | None = None,
     ) -> None:
         self.mapping = mapping
+        self._states = states or MappingStates([mapping])
         self.concurrency = max(1, concurrency)
         self._function = function
         self._sqs = sqs
@@ -190,6 +223,9 @@ class QueuePoller(BackgroundLoop):
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._states.enabled(self.mapping.uuid):  # paused: no receives at all
+                self._stop.wait(0.2)
+                continue
             if not self._slots.acquire(timeout=0.5):
                 continue
             try:

@@ -45,21 +45,29 @@ def function_spec(
     logs: Path,
     moto_endpoint: str,
     region: str,
+    lambda_endpoint: str | None = None,
 ) -> FunctionSpec:
-    """`overrides`: remote base URL → local stand-in URL, applied to the env's URLs."""
+    """`overrides`: remote base URL → local stand-in URL, applied to the env's URLs;
+    `lambda_endpoint`: the runtime's stand-in for Lambda's event source mapping API."""
     properties = template.raw["Resources"][logical_id]["Properties"]
     name = template.physical[logical_id].ref
     variables = template.resolve(properties.get("Environment", {}).get("Variables", {}))
-    for key, value in variables.items():
+    for key in list(variables):
         for remote, local in overrides.items():
-            if isinstance(value, str) and value.rstrip("/").startswith(remote):
+            value = variables[key]
+            if not isinstance(value, str):
+                continue
+            if value.rstrip("/").startswith(remote):
                 variables[key] = local + value.rstrip("/")[len(remote) :]
+            elif value[:1] in "[{":  # a JSON document naming URLs (the probe's targets)
+                variables[key] = value.replace(remote, local)
     logging_config = properties.get("LoggingConfig", {})
     environment = {
         **{k: str(v) for k, v in variables.items()},
         # What Lambda's runtime adds, pointed at the local emulator.
         **DUMMY_CREDENTIALS,
         "AWS_ENDPOINT_URL": moto_endpoint,
+        **({"AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint} if lambda_endpoint else {}),
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_LAMBDA_FUNCTION_NAME": name,

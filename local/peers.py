@@ -5,6 +5,7 @@
 - Internal orders API: `POST /orders` answers an internal id (the same id again for a repeated
   `Idempotency-Key`), and `GET /_received` lists every delivery with its key.
 - Both: `POST /_faults` adds a rule, `GET /_faults` lists them, `DELETE /_faults` clears them.
+- Lambda's event source mapping API, for the runtime's own mappings (`LambdaMappingsApi`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from local.event_sources import MappingStates
 from local.http_stub import RecordedRequest, StubResponse, StubServer
 
 CONTROL_PREFIX = "/_"
@@ -198,3 +201,89 @@ class InternalOrdersApi(PeerServer):
                  "order": order}
             )  # fmt: skip
         return StubResponse(200 if replay else 201, {"id": internal_id})
+
+
+_MAPPINGS_PATH = "/2015-03-31/event-source-mappings/"
+
+
+class LambdaMappingsApi(StubServer):
+    """Lambda's event source mapping API (Get, List, Update) for the runtime's own mappings:
+    what the functions' circuit breakers and `ops breaker` pause and resume. The functions
+    reach it through `AWS_ENDPOINT_URL_LAMBDA`; the pollers read the same `MappingStates`."""
+
+    def __init__(self, states: MappingStates, function_arns: dict[str, str]) -> None:
+        super().__init__()
+        self._states = states
+        self._function_arns = function_arns  # mapping UUID → its function's ARN
+        self.route("GET", re.escape(_MAPPINGS_PATH) + r"?(\?.*)?", self._list)
+        self.route("GET", re.escape(_MAPPINGS_PATH) + r"([0-9a-f-]+)", self._get)
+        self.route("PUT", re.escape(_MAPPINGS_PATH) + r"([0-9a-f-]+)", self._update)
+
+    def describe(self, uuid: str) -> dict[str, Any]:
+        mapping = self._states.mappings[uuid]
+        return {
+            "UUID": uuid,
+            "EventSourceArn": mapping.queue_arn,
+            "FunctionArn": self._function_arns[uuid],
+            "BatchSize": mapping.batch_size,
+            "State": "Enabled" if self._states.enabled(uuid) else "Disabled",
+            "LastModified": time.time(),
+        }
+
+    def _list(self, request: RecordedRequest) -> StubResponse:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+        function = (query.get("FunctionName") or [""])[0]
+        source = (query.get("EventSourceArn") or [""])[0]
+        found = [
+            self.describe(uuid)
+            for uuid, mapping in self._states.mappings.items()
+            if (not source or mapping.queue_arn == source)
+            and (
+                not function or self._function_arns[uuid].split(":")[-1] == function.split(":")[-1]
+            )
+        ]
+        return StubResponse(200, {"EventSourceMappings": found})
+
+    def _get(self, request: RecordedRequest) -> StubResponse:
+        uuid = request.path.rsplit("/", 1)[-1]
+        if uuid not in self._states.mappings:
+            return _not_found(uuid)
+        return StubResponse(200, self.describe(uuid))
+
+    def _update(self, request: RecordedRequest) -> StubResponse:
+        uuid = request.path.rsplit("/", 1)[-1]
+        if uuid not in self._states.mappings:
+            return _not_found(uuid)
+        enabled = json.loads(request.body or b"{}").get("Enabled")
+        if isinstance(enabled, bool):
+            self._states.set_enabled(uuid, enabled)
+        return StubResponse(202, self.describe(uuid))
+
+
+def mappings_api(template: Any, states: MappingStates) -> LambdaMappingsApi:
+    """Register each mapping's UUID with the template (so a `Ref` to it resolves, in the probe's
+    environment) and serve their API."""
+    arns = {}
+    for uuid, mapping in states.mappings.items():
+        arn = template.arn("lambda", f"event-source-mapping:{uuid}")
+        template.register(mapping.logical_id, uuid, EventSourceMappingArn=arn)
+        arns[uuid] = template.physical[mapping.function_logical_id].attributes["Arn"]
+    return LambdaMappingsApi(states, arns)
+
+
+def breaker_outputs(template: Any) -> dict[str, Any]:
+    """The stack's circuit breaker outputs (its table, each peer's mappings), resolved locally:
+    what `ops breaker` reads from a deployed stack's outputs."""
+    outputs = template.raw.get("Outputs", {})
+    names = ("CircuitBreakerTableName", "CircuitBreakerMappings")
+    if not all(name in outputs for name in names):
+        return {}
+    return {name: template.resolve(outputs[name]["Value"]) for name in names}
+
+
+def _not_found(uuid: str) -> StubResponse:
+    return StubResponse(
+        404,
+        {"Type": "User", "message": f"The resource you requested does not exist. ({uuid})"},
+        {"x-amzn-ErrorType": "ResourceNotFoundException"},
+    )

@@ -27,11 +27,17 @@ from botocore.config import Config
 
 from infra.config import load_settings
 from local.api_gateway import LocalApi, routes_from
-from local.event_sources import EventSourceMapping, QueuePoller, mappings_from
+from local.event_sources import EventSourceMapping, MappingStates, QueuePoller, mappings_from
 from local.function_specs import function_label, function_pool_sizes, function_spec
 from local.functions import FunctionPool
 from local.moto_server import MotoServer
-from local.peers import InternalOrdersApi, MarketplaceApi
+from local.peers import (
+    InternalOrdersApi,
+    LambdaMappingsApi,
+    MarketplaceApi,
+    breaker_outputs,
+    mappings_api,
+)
 from local.provider_api import ProductDataApi
 from local.provision import Provisioned, provision
 from local.runtime_state import runtime_state
@@ -82,6 +88,8 @@ class LocalRuntime:
         self.erp_webhook_keys: list[str] = []
         self._pids: dict[str, list[int]] = {}
         self._mappings: list[EventSourceMapping] = []
+        self.mapping_states = MappingStates([])
+        self.lambda_api: LambdaMappingsApi | None = None
         self.region = REGION
 
     @property
@@ -137,6 +145,10 @@ class LocalRuntime:
             str(settings.enrichment.provider_api_base_url).rstrip("/"): self.provider.url,
         }
         self._mappings = mappings_from(self.template)
+        self.mapping_states = MappingStates(self._mappings)
+        self.lambda_api = mappings_api(self.template, self.mapping_states)
+        self.lambda_api.__enter__()
+        self.parts.peers.append(self.lambda_api)
         self._start_functions(overrides, state_dir / "logs")
         self._start_pollers()
         self._start_schedules()
@@ -194,7 +206,11 @@ class LocalRuntime:
         raise KeyError(construct_path_part)
 
     def state(self) -> dict[str, Any]:
-        return runtime_state(self)
+        return {
+            **runtime_state(self),
+            "lambda_endpoint": self.lambda_api.url if self.lambda_api else "",
+            "outputs": breaker_outputs(self.template),
+        }
 
     def heal(self) -> bool:
         """Restart any function process that died while idle, and keep runtime.json's pids
@@ -236,6 +252,7 @@ class LocalRuntime:
                     logs=logs,
                     moto_endpoint=self.moto_endpoint,
                     region=REGION,
+                    lambda_endpoint=self.lambda_api.url if self.lambda_api else None,
                 ),
                 size,
             )
@@ -277,6 +294,7 @@ class LocalRuntime:
                 region=REGION,
                 retry_delay_seconds=self.options.retry_delay_seconds,
                 concurrency=min(mapping.maximum_concurrency or function.size, function.size),
+                states=self.mapping_states,
             )
             poller.start()
             self.parts.pollers.append(poller)

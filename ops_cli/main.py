@@ -1,5 +1,5 @@
 """ops: look events up, list them, redrive dead letters, replay events, see what is firing,
-smoke-test an env end to end, and check that a deploy can succeed before it starts.
+open and close circuit breakers, smoke-test an env, and check that a deploy can succeed.
 
 Talk to a deployed environment with --env NAME (names from the stack's outputs, requests signed
 with your AWS credentials) or to the local runtime with --local.
@@ -18,6 +18,7 @@ from infra.config import ENVIRONMENTS_CONTEXT_KEY, ConfigError, EnvironmentSetti
 from ops_cli import preflight as checks
 from ops_cli import smoke as smoke_test
 from ops_cli.account import Boto3AccountReader
+from ops_cli.breaker_commands import add_breaker_commands
 from ops_cli.render import as_json, pairs, table
 from ops_cli.target import (
     DEFAULT_STATE_FILE,
@@ -231,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_event_commands(commands)
     _add_dlq_commands(commands)
+    add_breaker_commands(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from infra.config import SecretNames
+from ops_cli.breaker import BreakerControl, BreakerError
 
 DEFAULT_STATE_FILE = Path(".local/runtime.json")
 
@@ -95,6 +96,10 @@ class Target:
         """Alarms in ALARM state, or None where there are no alarms (locally)."""
         return None
 
+    def breakers(self) -> BreakerControl:
+        """The circuit breakers: their table and their stages' mappings."""
+        raise TargetError(f"{self.label} has no circuit breakers")
+
 
 class LocalTarget(Target):
     def __init__(self, state_file: Path) -> None:
@@ -110,6 +115,22 @@ class LocalTarget(Target):
             signing_secret=self._state["signing_secrets"][0],
             erp_key=self._state["erp_webhook_keys"][0],
         )
+
+    def breakers(self) -> BreakerControl:
+        state = self._state
+        local = {
+            "region_name": state["region"],
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",  # the emulators accept any credentials
+        }
+        try:
+            return BreakerControl.of(
+                state.get("outputs") or {},
+                boto3.resource("dynamodb", endpoint_url=state["moto_endpoint"], **local),
+                boto3.client("lambda", endpoint_url=state["lambda_endpoint"], **local),
+            )
+        except (BreakerError, KeyError) as exc:
+            raise TargetError(f"{self.label}: {exc}") from exc
 
 
 class DeployedTarget(Target):
@@ -128,6 +149,7 @@ class DeployedTarget(Target):
         if "ApiUrl" not in outputs:
             raise TargetError(f"stack {self.stack} has no ApiUrl output")
         self.api_url = outputs["ApiUrl"]
+        self._outputs = outputs
         self._region = self._session.region_name or "us-east-1"
 
     def smoke_credentials(self) -> SmokeCredentials:
@@ -156,6 +178,14 @@ class DeployedTarget(Target):
             request
         )
         return dict(request.headers.items())
+
+    def breakers(self) -> BreakerControl:
+        try:
+            return BreakerControl.of(
+                self._outputs, self._session.resource("dynamodb"), self._session.client("lambda")
+            )
+        except BreakerError as exc:
+            raise TargetError(f"{self.label}: {exc}") from exc
 
     def firing_alarms(self) -> list[dict[str, Any]] | None:
         cloudwatch = self._session.client("cloudwatch")

@@ -19,6 +19,7 @@ from infra.config.pipelines import (
     StuckEventSettings,
 )
 from infra.config.queues import MAX_RETRY_SPAN_SECONDS, QueueConsumerSettings, Queues
+from shared.breaker.settings import BreakerSettings
 from shared.http_settings import HttpClientSettings
 
 SERVICE_NAME = "webhook-pipeline"
@@ -59,6 +60,7 @@ class EnvironmentSettings(StrictModel):
     event_time_window: EventTimeWindow
     erp: ErpSettings
     enrichment: EnrichmentSettings
+    circuit_breaker: BreakerSettings
     deploy_identity: DeployIdentitySettings
 
     @field_validator("log_retention_days")

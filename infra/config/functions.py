@@ -23,3 +23,4 @@ class Functions(StrictModel):
     stuck_sweeper: FunctionSettings
     catalog_api: FunctionSettings
     enrichment_worker: FunctionSettings
+    breaker_probe: FunctionSettings

@@ -12,6 +12,21 @@ from infra.config import EnvironmentSettings
 from infra.constructs.nag import acknowledge
 from shared.indexes import ENRICHMENTS_BY_USER, EVENTS_BY_PIPELINE, EVENTS_BY_STATUS, Index
 
+# What each index copies of an item beyond the keys; every write of an item pays for each index it
+# is in (a key change: delete + put there), and any write that changes a projected attribute
+# writes the index again. So each index carries only what its queries read (shared.event_queries):
+# - by-status: the sweeper's filter (`updated_at`, `next_retry_at`), the status + pipeline
+#   listing's filter and the ops counts (`pipeline`, `entity_type`, `priority`); listings then
+#   read whole events by key.
+# - by-pipeline: keys only (the pipeline listing reads whole events by key).
+# - by-user (enrichments): ALL, unchanged; a summary is written a few times per enrichment.
+# `None`: ALL. Not the intake's hold (`intake_claim`, `intake_held_until`): dropping it after the
+# enqueue then costs the table's write only.
+INDEX_PROJECTIONS: dict[str, tuple[str, ...] | None] = {
+    EVENTS_BY_STATUS.name: ("pipeline", "updated_at", "next_retry_at", "entity_type", "priority"),
+    EVENTS_BY_PIPELINE.name: (),
+    ENRICHMENTS_BY_USER.name: None,
+}
 NONCURRENT_VERSION_DAYS = 30
 ACCESS_LOG_DAYS = 90
 
@@ -99,11 +114,19 @@ class DataStores(Construct):
 
     @staticmethod
     def _add_index(table: dynamodb.Table, index: Index) -> None:
+        projected = INDEX_PROJECTIONS[index.name]
+        if projected is None:
+            projection, attributes = dynamodb.ProjectionType.ALL, None
+        elif projected:
+            projection, attributes = dynamodb.ProjectionType.INCLUDE, list(projected)
+        else:
+            projection, attributes = dynamodb.ProjectionType.KEYS_ONLY, None
         table.add_global_secondary_index(
             index_name=index.name,
             partition_key=_string(index.partition_key),
             sort_key=_string(index.sort_key),
-            projection_type=dynamodb.ProjectionType.ALL,
+            projection_type=projection,
+            non_key_attributes=attributes,
         )
 
     def _payload_bucket(self, removal: RemovalPolicy) -> s3.Bucket:

@@ -97,7 +97,9 @@ class ErpPipeline(Construct):
     def _grant(self) -> None:
         stores, secrets = self._platform.stores, self._platform.secrets
         role = self.intake.role
-        grants.intake(stores.events_table, stores.idempotency_table, role)
+        grants.intake(stores.events_table, role)
+        # Each entity's latest delivery without a timestamp (`erp.store.LatestDeliveries`).
+        grants.table_actions(stores.idempotency_table, role, "GetItem", "PutItem")
         for pair in self.lanes.values():
             grants.send_to(pair.queue, role)
         grants.read_secret(secrets.erp_webhook_keys, role)

@@ -20,10 +20,10 @@ def table_actions(table: dynamodb.ITable, role: iam.IRole, *actions: str) -> Non
     )
 
 
-def intake(events: dynamodb.ITable, idempotency: dynamodb.ITable, role: iam.IRole) -> None:
-    """What a webhook ingest needs to record and de-duplicate (Powertools Idempotency)."""
-    table_actions(events, role, "PutItem", "GetItem", "UpdateItem")
-    table_actions(idempotency, role, "PutItem", "GetItem", "UpdateItem", "DeleteItem")
+def intake(events: dynamodb.ITable, role: iam.IRole) -> None:
+    """What a webhook ingest needs to record and de-duplicate an event: the conditional PutItem
+    that is both the event and its idempotency record, and the UpdateItem that settles it."""
+    table_actions(events, role, "PutItem", "UpdateItem")
 
 
 def query_indexes(table: dynamodb.ITable, role: iam.IRole, *indexes: str) -> None:

@@ -44,7 +44,7 @@ class OpsApi(Construct):
         self._platform = platform
         self.function = self._build_function(scope, queues)
         stores, role = platform.stores, self.function.role
-        grants.table_actions(stores.events_table, role, "GetItem", "UpdateItem")
+        grants.table_actions(stores.events_table, role, "GetItem", "BatchGetItem", "UpdateItem")
         grants.query_indexes(
             stores.events_table, role, EVENTS_BY_STATUS.name, EVENTS_BY_PIPELINE.name
         )

@@ -89,7 +89,7 @@ class OrdersPipeline(Construct):
         )
 
     def _build_intake(self, scope: Construct) -> PipelineFunction:
-        env, stores = self._platform.env, self._platform.stores
+        env = self._platform.env
         return self._platform.function(
             scope,
             "Ingest",
@@ -97,7 +97,6 @@ class OrdersPipeline(Construct):
             description=f"POST {ORDER_WEBHOOK}: verify, validate, de-duplicate, queue",
             settings=env.functions.ingest,
             environment={
-                "IDEMPOTENCY_TABLE_NAME": stores.idempotency_table.table_name,
                 "DOWNLOAD_QUEUE_URL": self.download_queue.queue.queue_url,
                 "WEBHOOK_SECRET_NAME": env.secret_names.webhook_signing,
                 "MAX_BODY_BYTES": str(env.api.max_request_body_bytes),
@@ -145,7 +144,7 @@ class OrdersPipeline(Construct):
     def _grant(self) -> None:
         stores, secrets = self._platform.stores, self._platform.secrets
         intake, download, processing = self.intake, self.download_worker, self.processing_worker
-        grants.intake(stores.events_table, stores.idempotency_table, intake.role)
+        grants.intake(stores.events_table, intake.role)
         grants.send_to(self.download_queue.queue, intake.role)
         grants.read_secret(secrets.webhook_signing, intake.role)
         grants.table_actions(stores.events_table, download.role, "GetItem", "UpdateItem")

@@ -65,6 +65,8 @@ class PipelineFunction(Construct):
             "resource ARN; every other grant on this role names its resource",
         )
         self._retry_schedule: str | None = None
+        # Each queue it polls and its mapping (the circuit breaker pauses and resumes them).
+        self.event_sources: list[tuple[QueueWithDlq, sources.SqsEventSource]] = []
 
     def _build_function(
         self,
@@ -108,13 +110,13 @@ class PipelineFunction(Construct):
             raise ValueError(f"{self.name} consumes queues with different retry schedules")
         self._retry_schedule = schedule
         self.function.add_environment("RETRY_SCHEDULE", schedule)
-        self.function.add_event_source(
-            sources.SqsEventSource(
-                source.queue,
-                batch_size=consumer.batch_size,
-                max_batching_window=Duration.seconds(consumer.batching_window_seconds),
-                max_concurrency=consumer.max_concurrency,
-                report_batch_item_failures=True,
-            )
+        event_source = sources.SqsEventSource(
+            source.queue,
+            batch_size=consumer.batch_size,
+            max_batching_window=Duration.seconds(consumer.batching_window_seconds),
+            max_concurrency=consumer.max_concurrency,
+            report_batch_item_failures=True,
         )
+        self.function.add_event_source(event_source)
+        self.event_sources.append((source, event_source))
         grants.send_to(source.dlq, self.role)  # non-retryable failures are moved by hand

@@ -33,7 +33,7 @@ class StuckEventSweeper(Construct):
         self._platform = platform
         self.function = self._build_function(queues)
         role, stores = self.function.role, platform.stores
-        grants.table_actions(stores.events_table, role, "UpdateItem")
+        grants.table_actions(stores.events_table, role, "UpdateItem", "BatchGetItem")
         grants.query_indexes(stores.events_table, role, EVENTS_BY_STATUS.name)
         for pair in queues:
             grants.send_to(pair.queue, role)

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentSettings
 from infra.constructs.catalog_pipeline import CatalogPipeline
+from infra.constructs.circuit_breaker import CircuitBreakers, GuardedStage
 from infra.constructs.data_stores import DataStores
 from infra.constructs.erp_pipeline import ErpPipeline
 from infra.constructs.lambda_runtime import LambdaRuntime
@@ -25,6 +26,7 @@ from infra.constructs.platform import Platform
 from infra.constructs.rest_api import RestApi
 from infra.constructs.secrets import PipelineSecrets
 from infra.constructs.stuck_event_sweeper import StuckEventSweeper
+from shared.breaker.settings import Peer
 
 
 class WebhookPipelineStack(Stack):
@@ -46,6 +48,7 @@ class WebhookPipelineStack(Stack):
         erp = ErpPipeline(self, "Erp", platform=platform)
         catalog = CatalogPipeline(self, "Catalog", platform=platform)
         orders = OrdersPipeline(self, "Orders", platform=platform)
+        breakers = self._breakers(platform, orders, catalog)
         queues = queues_of([orders, erp, catalog])
         sweeper = StuckEventSweeper(self, "StuckEvents", platform=platform, queues=queues)
         ops_api = OpsApi(self, "Ops", platform=platform, queues=queues)
@@ -54,12 +57,47 @@ class WebhookPipelineStack(Stack):
             "Monitoring",
             env=settings,
             api=api,
-            parts=[orders, erp, catalog, sweeper, ops_api],
-            tables=stores.tables,
+            parts=[orders, erp, catalog, sweeper, ops_api, breakers],
+            tables=[*stores.tables, breakers.table],
+            breakers=breakers,
         )
-        self._outputs(platform, orders)
+        self._outputs(platform, orders, breakers)
 
-    def _outputs(self, platform: Platform, orders: OrdersPipeline) -> None:
+    def _breakers(
+        self, platform: Platform, orders: OrdersPipeline, catalog: CatalogPipeline
+    ) -> CircuitBreakers:
+        """One breaker per downstream peer, on the stage that calls it (by the stage's name, as
+        `orders.stages` and `catalog.stages` define it: tests/infra checks they match)."""
+        env = platform.env
+        return CircuitBreakers(
+            self,
+            "CircuitBreaker",
+            platform=platform,
+            guarded=[
+                GuardedStage(
+                    Peer.MARKETPLACE_API,
+                    "download",
+                    orders.download_worker,
+                    str(env.marketplace_api_base_url),
+                ),
+                GuardedStage(
+                    Peer.INTERNAL_API,
+                    "processing",
+                    orders.processing_worker,
+                    str(env.internal_api_base_url),
+                ),
+                GuardedStage(
+                    Peer.PROVIDER,
+                    "enrich",
+                    catalog.enrichment_worker,
+                    str(env.enrichment.provider_api_base_url),
+                ),
+            ],
+        )
+
+    def _outputs(
+        self, platform: Platform, orders: OrdersPipeline, breakers: CircuitBreakers
+    ) -> None:
         api, stores, secrets = platform.api, platform.stores, platform.secrets
         outputs = {
             "ApiUrl": api.api.url,
@@ -77,6 +115,9 @@ class WebhookPipelineStack(Stack):
             "ErpWebhookKeysSecretName": secrets.erp_webhook_keys.secret_name,
             "ProviderApiKeySecretName": secrets.provider_api_key.secret_name,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "CircuitBreakerTableName": breakers.table.table_name,
+            # peer → the UUIDs of its stage's mappings (`ops breaker` pauses and resumes them).
+            "CircuitBreakerMappings": self.to_json_string(breakers.mappings),
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -1,5 +1,6 @@
-"""Enriching one batch: its products concurrently on a bounded pool, each ending as enriched,
-failed (with the reason), or hit by provider trouble (retried later by SQS).
+"""Enriching one batch: its products concurrently on a bounded pool, each ending as enriched
+(with its fields, which the caller writes in batches), failed (with the reason), or hit by
+provider trouble (retried later by SQS).
 
 Stops early, instead of hammering a provider in trouble, once a whole wave of lookups (the pool
 size) or half of the batch has failed that way.
@@ -20,6 +21,7 @@ from shared.errors import RetryableError
 @dataclass
 class BatchResult:
     enriched: list[str] = field(default_factory=list)
+    fields: dict[str, EnrichedFields] = field(default_factory=dict)  # of the enriched ones
     failed: list[dict[str, str]] = field(default_factory=list)  # product_id, reason
     troubled: list[str] = field(default_factory=list)  # provider trouble: retry these
     last_trouble: str = ""
@@ -63,7 +65,7 @@ def enrich_batch(
 
 def _settle(result: BatchResult, product: Product, future: Future[EnrichedFields]) -> None:
     try:
-        future.result()
+        fields = future.result()
     except UnknownProductError as exc:
         result.failed.append({"product_id": product.product_id, "reason": str(exc)})
     except InvalidProviderDataError as exc:
@@ -73,3 +75,4 @@ def _settle(result: BatchResult, product: Product, future: Future[EnrichedFields
         result.last_trouble = str(exc)
     else:
         result.enriched.append(product.product_id)
+        result.fields[product.product_id] = fields

@@ -1,6 +1,6 @@
 """The catalog pipeline's worker stage, given its adapters: `Enrichment` enriches one catalog
-batch per message: the provider, concurrently → the products table; batch and catalog progress
-kept on the status table.
+batch per message: the provider, concurrently → the products table (in batches of 25); batch and
+catalog progress kept on the status table.
 
 Products this enrichment already finished are skipped, so a redelivered batch never asks the
 provider again for them. Provider trouble sends the batch back to SQS (with backoff); when the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from catalog.enrich import BatchResult, enrich_batch
 from catalog.messages import EnrichmentBatchRequested
@@ -53,11 +54,7 @@ class Enrichment:
         done = self.products.done(catalog_id, tracking_id, (p.product_id for p in message.products))
         todo = [p for p in message.products if p.product_id not in done]
         result = enrich_batch(todo, lambda product: self._lookup(message, product), self.pool_size)
-        for failure in result.failed:
-            self.products.put(
-                catalog_id, failure["product_id"], tracking_id,
-                {"status": "FAILED", "reason": failure["reason"]},
-            )  # fmt: skip
+        self._store(message, todo, result)
         totals = self.batches.add_products(
             catalog_id, tracking_id, batch, len(result.enriched), result.failed
         )
@@ -95,15 +92,26 @@ class Enrichment:
 
     def _lookup(self, message: EnrichmentBatchRequested, product: Product) -> EnrichedFields:
         provider = _PING if message.provider == PING_PROVIDER else self.provider
-        fields = provider.lookup(*product.identifier)
-        identifiers = {name: value for name in IDENTIFIERS if (value := getattr(product, name))}
-        self.products.put(
-            message.catalog_id,
-            product.product_id,
-            message.tracking_id,
-            {"status": "ENRICHED", **fields.model_dump(exclude_none=True), **identifiers},
-        )
-        return fields
+        return provider.lookup(*product.identifier)
+
+    def _store(
+        self, message: EnrichmentBatchRequested, todo: list[Product], result: BatchResult
+    ) -> None:
+        """What this attempt finished, in batches (BatchWriteItem, not a PutItem per product):
+        the enriched products with their fields and identifiers, the failed ones with why."""
+        by_id = {product.product_id: product for product in todo}
+        rows: dict[str, dict[str, Any]] = {
+            product_id: {
+                "status": "ENRICHED",
+                **fields.model_dump(exclude_none=True),
+                **_identifiers(by_id[product_id]),
+            }
+            for product_id, fields in result.fields.items()
+        }
+        for failure in result.failed:
+            rows[failure["product_id"]] = {"status": "FAILED", "reason": failure["reason"]}
+        if rows:
+            self.products.put_many(message.catalog_id, message.tracking_id, rows)
 
     def batch_failed(self, message: EnrichmentBatchRequested, reason: str) -> None:
         """Retries ran out (or the batch can never succeed): FAILED, its unfinished products
@@ -130,6 +138,10 @@ class Enrichment:
             final = final_status(self.batches.summary(catalog_id, tracking_id) or {})
             self.batches.finish(catalog_id, tracking_id, final)
             logger.info("enrichment finished", extra={"status": final.value})
+
+
+def _identifiers(product: Product) -> dict[str, str]:
+    return {name: value for name in IDENTIFIERS if (value := getattr(product, name))}
 
 
 def _log_attempt(skipped: int, result: BatchResult) -> None:

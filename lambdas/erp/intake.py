@@ -25,7 +25,7 @@ from shared import claim_check
 from shared.api import ApiError, ErrorCode, correlation_id_of, header, unavailable
 from shared.claim_check import INLINE_BYTES, ClaimRef
 from shared.dynamo import as_sent, stored
-from shared.event_store import EventRecorder
+from shared.event_recorder import EventRecorder
 from shared.event_time import implausible
 from shared.intake import IntakeSettings, Outcomes, Submission, submit
 from shared.metric_names import Metric
@@ -41,6 +41,7 @@ CAPTURED_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-f
 
 
 class ErpIntakeSettings(IntakeSettings):
+    idempotency_table_name: str  # where each entity's latest delivery without a timestamp is
     webhook_keys_secret_name: str
     lane_queue_urls: dict[str, str]  # lane → queue URL
     payload_bucket_name: str  # where data too large for an item is kept (a claim check)

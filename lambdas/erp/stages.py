@@ -1,5 +1,6 @@
 """The ERP pipeline's worker stage, given its adapters: `Sync` applies one ERP event to the entity
-store (ordering-safe) and marks it PROCESSED, synced or stale_ignored.
+store (ordering-safe) and marks it PROCESSED, synced or stale_ignored; `entity_key` groups a
+batch's records by entity, so that one entity's updates apply in order.
 
 Every attempt is in the event's history (PROCESSING; RETRYING with the next retry time). A ping
 (`ops smoke`) passes without writing the entity store.
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from erp.entities import ErpEventType
@@ -91,6 +93,22 @@ class Sync:
             EventStatus.PROCESSED,
             attributes={"outcome": outcome.value, "synced_from_lane": lane},
         )
+
+
+def entity_key(record: SQSRecord) -> str | None:
+    """The entity a sync message updates: the updates of one entity in a batch apply one after
+    another, in the order they were sent (`ConcurrentBatchProcessor` groups by this). A message
+    that names none is malformed and fails alone."""
+    try:
+        body = json.loads(record.body)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    entity_type, entity_id = body.get("entity_type"), body.get("entity_id")
+    if not isinstance(entity_type, str) or not isinstance(entity_id, str):
+        return None
+    return f"{entity_type}#{entity_id}"
 
 
 def _claimed(ref: ClaimRef) -> dict[str, Any]:

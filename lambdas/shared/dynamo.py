@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
@@ -88,3 +88,17 @@ def json_number(value: Any) -> Any:
     if isinstance(value, Decimal):
         return plain(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def old_item(exc: ClientError) -> dict[str, Any]:
+    """The item a conditional write found (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), in
+    the resource API's types: the error response is not deserialised by boto3."""
+    from boto3.dynamodb.types import TypeDeserializer  # only a refused write needs it
+
+    raw = cast("dict[str, Any]", dict(exc.response).get("Item") or {})
+    deserializer = TypeDeserializer()
+    return {name: deserializer.deserialize(value) for name, value in raw.items()}
+
+
+def epoch_millis() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)

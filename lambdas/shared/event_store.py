@@ -1,18 +1,19 @@
 """The events table: one item per accepted event with its status and status history.
 
-Status changes are conditional writes, so a redelivered message cannot move an event backwards
-and two workers cannot both finish the same stage. The reads are `shared.event_queries`; which
-status may follow which is `shared.event_status`.
+Events are created by `shared.event_recorder` (the event is its own idempotency record).
+Status changes are conditional writes, so a redelivered message
+cannot move an event backwards and two workers cannot both finish the same stage. The reads are
+`shared.event_queries`; which status may follow which is `shared.event_status`.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from shared.dynamo import expires_at, if_condition_holds, iso_time, utc_now
+from shared.dynamo import if_condition_holds, iso_time, utc_now
 from shared.event_queries import EventReads
 from shared.event_status import ALLOWED_FROM, EventStatus
 
@@ -28,7 +29,7 @@ class FinalAttemptMark:
 
 class EventStore(EventReads):
     """Adapter over the events table (partition key `event_id`): reads, and the writes that move
-    an existing event on. Events are created by `EventRecorder`."""
+    an existing event on. Events are created by `shared.event_recorder.EventRecorder`."""
 
     def mark_once(self, event_id: str, attribute: str, value: Any, *, seen_update: str) -> bool:
         """Set `attribute` unless it is already set or the event changed since `seen_update`.
@@ -180,51 +181,6 @@ class EventStore(EventReads):
             lambda: self._table.update_item(Key={"event_id": event_id}, **arguments)
         )
         return written is not None
-
-
-class EventRecorder(EventStore):
-    """The intake's side of the events table: it creates events, which expire `ttl_days` after
-    they are written (the env's `event_ttl_days`)."""
-
-    def __init__(self, table_name: str, ttl_days: int) -> None:
-        super().__init__(table_name)
-        self._ttl = timedelta(days=ttl_days)
-
-    def record_received(self, event_id: str, attributes: dict[str, Any]) -> bool:
-        """Write a new event as RECEIVED. Returns False when it already moved past RECEIVED,
-        i.e. it is a duplicate; an event still RECEIVED (its enqueue failed) is written again so
-        the retry can queue it."""
-        item = self._new_item(event_id, EventStatus.RECEIVED, attributes)
-        written = if_condition_holds(
-            lambda: self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(event_id) OR #status = :received",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":received": EventStatus.RECEIVED.value},
-            )
-        )
-        return written is not None
-
-    def record_rejected(self, event_id: str, attributes: dict[str, Any], errors: list[Any]) -> None:
-        """Keep a refused delivery, with every reason, as a REJECTED event."""
-        self._table.put_item(
-            Item=self._new_item(event_id, EventStatus.REJECTED, {**attributes, "errors": errors}),
-            ConditionExpression="attribute_not_exists(event_id)",
-        )
-
-    def _new_item(
-        self, event_id: str, status: EventStatus, attributes: dict[str, Any]
-    ) -> dict[str, Any]:
-        now = utc_now()
-        return {
-            **attributes,
-            "event_id": event_id,
-            "status": status.value,
-            "status_history": [{"status": status.value, "at": now}],
-            "received_at": now,
-            "updated_at": now,
-            "expires_at": expires_at(self._ttl),
-        }
 
 
 _HISTORY_NAMES = {"#status": "status", "#history": "status_history", "#updated": "updated_at"}

@@ -1,19 +1,18 @@
 """What happens to one record of a worker's batch: the stage's failure policy.
 
-`StageFailurePolicy` runs one record. For a stage that tracks its event in the events table it
-loads the event first and skips the record when this stage is done with it (a redelivery). A
-retryable failure waits the stage's retry schedule (the message's visibility) and adds a RETRYING
-entry with the reason and the next attempt time; a non-retryable one is sent to the stage's DLQ at
-once and the event is DEAD_LETTERED with the reason. Before the final attempt the event is marked
-DEAD_LETTERED, so an attempt that never returns (timeout, out of memory, crash) still leaves the
-event saying its message is in the DLQ; the mark is removed when that attempt succeeds and given
-the reason when it fails.
+`StageFailurePolicy` runs one record, skipping it when its tracked event is done at this stage
+(a redelivery). A retryable failure waits the stage's retry schedule (the message's visibility)
+with a RETRYING entry; a non-retryable one goes to the stage's DLQ at once, the event
+DEAD_LETTERED with the reason. A peer failure is counted by the stage's circuit breaker, if it
+has one; once open, the record is parked instead (`shared.breaker.circuit`). Before the final
+attempt the event is marked DEAD_LETTERED, so an attempt that never returns (timeout, out of
+memory, crash) still says where its message went; the mark is removed when it succeeds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +27,9 @@ from shared.batch import (
     Work,
     message_attribute,
 )
+from shared.breaker.circuit import CircuitBreaker, forwarded_attributes, stage_breakers
 from shared.dynamo import iso_time, utc_now
-from shared.errors import NonRetryableError
+from shared.errors import NonRetryableError, RetryableError
 from shared.event_status import EventStatus
 from shared.event_store import EventStore, FinalAttemptMark
 from shared.metric_names import Metric
@@ -80,14 +80,14 @@ class StageFailurePolicy:
     stage: Stage
     schedule: RetrySchedule
     dlq_url: str
-    # The events table, for a stage that moves its event on there; None for one that tracks its
-    # work elsewhere (the catalog's batches).
+    # The events table, for a stage that moves its event on there (not the catalog's batches).
     events: EventStore | None = None
     # For a worker that consumes several queues: source queue ARN → that queue's DLQ URL.
     dlq_by_source: dict[str, str] | None = None
-    # For a stage that tracks its work elsewhere than the events table: told (record, reason)
-    # when a record is dead-lettered, before the failure is reported.
+    # A stage tracking its work elsewhere: told (record, reason) when a record is dead-lettered.
     on_dead_letter: Callable[[SQSRecord, str], None] | None = None
+    # Stage name → its breaker on its peer (`CIRCUIT_BREAKER` in the worker's environment).
+    breakers: dict[str, CircuitBreaker] = field(default_factory=stage_breakers)
 
     @property
     def max_receives(self) -> int:
@@ -135,6 +135,8 @@ class StageFailurePolicy:
             self._send_to_dlq(record, reason)
             self._mark_dead_lettered(record, tracked, reason, attempt, prepared.mark)
         except Exception as exc:
+            if isinstance(exc, RetryableError) and self._parked(record, tracked, exc, prepared):
+                return
             self._failed(record, tracked, attempt, _reason(exc), prepared.mark)
             raise
         else:
@@ -164,9 +166,22 @@ class StageFailurePolicy:
         # Visible now, so the next receive moves it to the DLQ (not a timeout later).
         self._set_visibility(record, 0)
 
+    def _parked(
+        self, record: SQSRecord, tracked: _Tracked | None, exc: Exception, p: _Prepared
+    ) -> bool:
+        """A peer failure with the stage's breaker open: the record is parked, not retried."""
+        reason, breaker = _reason(exc), self.breakers.get(self.stage.name)
+        next_at = breaker.parked(record, reason) if breaker else None
+        if breaker is None or next_at is None:
+            return False
+        if tracked and p.mark is not None:
+            self._unmark(tracked, p.mark)
+        detail = f"{reason}; circuit open: next attempt at {next_at} or once {breaker.peer} answers"
+        self._retrying(tracked, detail, {"next_retry_at": next_at, "last_error": reason})
+        return True
+
     def _unmark(self, tracked: _Tracked, mark: FinalAttemptMark) -> None:
-        """The attempt succeeded and its status is written: failing to remove the mark must not
-        send the message to the DLQ (a failure now would), only leave the entry behind."""
+        """Failing to remove the mark must not send the message to the DLQ: it stays behind."""
         try:
             tracked.store.final_attempt_succeeded(tracked.event_id, mark)
         except (BotoCoreError, ClientError):
@@ -174,8 +189,7 @@ class StageFailurePolicy:
 
     def _prepare(self, tracked: _Tracked, attempt: int, ends_by: datetime) -> _Prepared:
         """Load the event; skip it if this stage is done with it; before a final attempt, mark
-        it DEAD_LETTERED, so that an attempt that never returns (a timeout, running out of
-        memory, a crash) leaves the event saying where its message went."""
+        it DEAD_LETTERED (an attempt that never returns still says where its message went)."""
         store = tracked.store
         for _ in range(3):  # the mark is conditional on what was read: reread if it moved
             event = store.get(tracked.event_id)
@@ -211,16 +225,18 @@ class StageFailurePolicy:
             extra={"reason": reason, "attempt": attempt, "delay_seconds": delay},
         )
         self._set_visibility(record, delay)
+        detail = f"attempt {attempt} of {self.max_receives} failed: {reason}; next attempt at "
+        attributes = {"next_retry_at": next_at, "attempts": attempt, "last_error": reason}
+        self._retrying(tracked, detail + next_at, attributes)
+
+    def _retrying(self, tracked: _Tracked | None, detail: str, attributes: dict[str, Any]) -> None:
         if tracked:
             tracked.store.transition(
                 tracked.event_id,
                 EventStatus.RETRYING,
                 stage=self.stage.name,
-                detail=(
-                    f"attempt {attempt} of {self.max_receives} failed: {reason}; "
-                    f"next attempt at {next_at}"
-                ),
-                attributes={"next_retry_at": next_at, "attempts": attempt, "last_error": reason},
+                detail=detail,
+                attributes=attributes,
             )
 
     def _set_visibility(self, record: SQSRecord, seconds: int) -> None:
@@ -234,11 +250,7 @@ class StageFailurePolicy:
             logger.exception("could not change the message's visibility")
 
     def _send_to_dlq(self, record: SQSRecord, reason: str) -> None:
-        attributes: dict[str, Any] = {
-            name: {"DataType": "String", "StringValue": value["stringValue"]}
-            for name, value in (record.raw_event.get("messageAttributes") or {}).items()
-            if value.get("stringValue")
-        }
+        attributes = forwarded_attributes(record)
         attributes["failed_stage"] = {"DataType": "String", "StringValue": self.stage.name}
         attributes["failure_reason"] = {"DataType": "String", "StringValue": reason[:256]}
         dlq_url = (self.dlq_by_source or {}).get(record.event_source_arn, self.dlq_url)

@@ -1,28 +1,17 @@
-"""Paged list routes: their query parameters (how many, and where the last page ended) and the
-opaque cursor that carries DynamoDB's `LastEvaluatedKey` from one page to the next."""
+"""Paged reads: the opaque cursor that carries DynamoDB's `LastEvaluatedKey` from one page to
+the next. The routes' query parameters are `shared.page_params`, apart so that the workers,
+which page through stores too, do not import the API event handler."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Annotated, Any
-
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from typing import Any
 
 DEFAULT_PAGE, MAX_PAGE = 25, 100
 # An opaque token this API returned: URL-safe base64 of a small JSON key (`encode_cursor`).
 CURSOR_PATTERN = r"^[A-Za-z0-9_\-]+={0,2}$"
-
-PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
-PageCursor = Annotated[
-    str | None,
-    Query(
-        max_length=2048,
-        pattern=CURSOR_PATTERN,
-        description="the previous page's next_cursor; absent for the first page",
-    ),
-]
 
 
 class InvalidCursorError(ValueError):

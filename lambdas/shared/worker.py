@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from shared.batch import Attempt, ConcurrentBatchProcessor, Work
+from shared.batch import Attempt, ConcurrentBatchProcessor, GroupKey, RecordBlockedError, Work
 from shared.errors import NonRetryableError
 from shared.event_store import EventStore
 from shared.failure_policy import Stage, StageFailurePolicy
@@ -60,9 +60,12 @@ class StageRuntime:
         events: EventStore | None = None,
         dlq_by_source: dict[str, str] | None = None,
         on_dead_letter: Callable[[SQSRecord, str], None] | None = None,
+        group_by: GroupKey | None = None,
     ) -> StageRuntime:
-        """`concurrency`: how many records of a batch run at once; `events`: the events table,
-        for a stage that moves its event on there (see `StageFailurePolicy` for the rest)."""
+        """`concurrency`: how many records (or groups) of a batch run at once; `events`: the
+        events table, for a stage that moves its event on there; `group_by`: the records that
+        must apply in the order they were sent (see `ConcurrentBatchProcessor`; see
+        `StageFailurePolicy` for the rest)."""
         policy = StageFailurePolicy(
             stage,
             settings.retry_schedule,
@@ -71,7 +74,8 @@ class StageRuntime:
             dlq_by_source=dlq_by_source,
             on_dead_letter=on_dead_letter,
         )
-        return cls(processor=ConcurrentBatchProcessor(max_workers=concurrency), policy=policy)
+        processor = ConcurrentBatchProcessor(max_workers=concurrency, group_by=group_by)
+        return cls(processor=processor, policy=policy)
 
 
 def parse_message(model: type[MessageT], record: SQSRecord) -> MessageT:
@@ -120,10 +124,21 @@ def worker_handler(
         ends_by = datetime.now(UTC) + timedelta(milliseconds=context.get_remaining_time_in_millis())
 
         def record_handler(record: SQSRecord) -> None:
-            stage.policy.run(record, work, ends_by=ends_by)
+            blocker = stage.processor.blocked_by(record)
+            # A record whose group failed earlier in the batch fails too, under the same
+            # policy (retried on its schedule, dead-lettered when its receives run out).
+            runs = work if blocker is None else _blocked(blocker)
+            stage.policy.run(record, runs, ends_by=ends_by)
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=stage.processor, context=context
         )
 
     return handler
+
+
+def _blocked(blocker: str) -> Work:
+    def wait_for_it(record: SQSRecord, attempt: Attempt) -> None:  # noqa: ARG001 - a `Work`
+        raise RecordBlockedError(blocker)
+
+    return wait_for_it

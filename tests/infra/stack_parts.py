@@ -14,6 +14,7 @@ FUNCTIONS = {
     "StuckEvents/Sweeper": "stuck_sweeper",
     "Catalog/Api": "catalog_api",
     "Catalog/Worker": "enrichment_worker",
+    "CircuitBreaker/Probe": "breaker_probe",
 }
 FUNCTION_PATHS = {key: path for path, key in FUNCTIONS.items()}
 # Each queue pair: its path → the stage operators name it by, its consumer's config key, and

@@ -22,6 +22,29 @@ def test_the_events_table_has_the_operator_indexes(synth: Synth) -> None:
     }
 
 
+def test_the_events_indexes_project_only_what_their_queries_read(synth: Synth) -> None:
+    # Given the events table's indexes
+    from shared.event_recorder import CLAIM, HELD_UNTIL
+    from shared.indexes import EVENTS_BY_PIPELINE, EVENTS_BY_STATUS
+
+    table = synth.one("AWS::DynamoDB::Table", "DataStores/EventsTable")["Properties"]
+    projections = {i["IndexName"]: i["Projection"] for i in table["GlobalSecondaryIndexes"]}
+
+    # Then the pipeline listing keeps keys only, and the status index what its filters read
+    assert projections[EVENTS_BY_PIPELINE.name] == {"ProjectionType": "KEYS_ONLY"}
+    by_status = projections[EVENTS_BY_STATUS.name]
+    assert by_status["ProjectionType"] == "INCLUDE"
+    assert set(by_status["NonKeyAttributes"]) == {
+        "pipeline",
+        "updated_at",
+        "next_retry_at",
+        "entity_type",
+        "priority",
+    }
+    # And the intake's hold on a new event is in no index: dropping it writes the table only
+    assert not {CLAIM, HELD_UNTIL} & set(by_status["NonKeyAttributes"])
+
+
 @pytest.mark.parametrize(
     ("table", "key", "ttl"),
     [("EventsTable", "event_id", "expires_at"), ("IdempotencyTable", "id", "expiration")],

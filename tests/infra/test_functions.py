@@ -6,6 +6,14 @@ import json
 
 import pytest
 
+from infra import bytecode
+from infra.constructs.lambda_runtime import (
+    CODE_PATH,
+    LAYER_PATH,
+    LOCK_FILE,
+    PYTHON_VERSION,
+    layer_asset_hash,
+)
 from tests.infra.stack_parts import FUNCTIONS, QUEUES
 from tests.infra.synthesis import Synth, settings
 
@@ -60,17 +68,17 @@ def test_function_log_groups_keep_the_envs_retention(synth: Synth) -> None:
 
 EXPECTED_ENV = {
     "Ingest": {
-        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "IDEMPOTENCY_TABLE_NAME", "DOWNLOAD_QUEUE_URL",
+        "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "DOWNLOAD_QUEUE_URL",
         "WEBHOOK_SECRET_NAME", "MAX_BODY_BYTES", "EVENT_TIME_WINDOW",
     },
     "DownloadWorker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_QUEUE_URL",
         "DOWNLOAD_DLQ_URL", "RETRY_SCHEDULE", "MARKETPLACE_API_BASE_URL",
-        "MARKETPLACE_TOKEN_SECRET_NAME", "HTTP_CLIENT",
+        "MARKETPLACE_TOKEN_SECRET_NAME", "HTTP_CLIENT", "CIRCUIT_BREAKER",
     },
     "ProcessingWorker": {
         "EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "PROCESSING_DLQ_URL",
-        "RETRY_SCHEDULE", "INTERNAL_API_BASE_URL", "HTTP_CLIENT",
+        "RETRY_SCHEDULE", "INTERNAL_API_BASE_URL", "HTTP_CLIENT", "CIRCUIT_BREAKER",
     },
     "OpsApi": {"EVENTS_TABLE_NAME", "EVENT_TTL_DAYS", "PAYLOAD_BUCKET_NAME", "QUEUES"},
     "Erp/Ingest": {
@@ -92,8 +100,10 @@ EXPECTED_ENV = {
     },
     "Catalog/Worker": {
         "ENRICHMENT_TABLE_NAME", "PRODUCTS_TABLE_NAME", "ENRICHMENT_DLQ_URL", "RETRY_SCHEDULE",
-        "PROVIDER_API_BASE_URL", "PROVIDER_KEY_SECRET_NAME", "HTTP_CLIENT",
+        "PROVIDER_API_BASE_URL", "PROVIDER_KEY_SECRET_NAME", "HTTP_CLIENT", "CIRCUIT_BREAKER",
     },
+    # The circuit breakers' probe: their table, each peer's probe request and stage.
+    "CircuitBreaker/Probe": {"BREAKER_TABLE_NAME", "BREAKER_TARGETS", "PROBE_TIMEOUT_SECONDS"},
 }  # fmt: skip
 
 
@@ -160,7 +170,11 @@ def test_the_enrichment_worker_is_sized_and_throttled_from_config(synth: Synth) 
 
 def test_the_sweeper_runs_on_the_configured_schedule(synth: Synth) -> None:
     config = settings(synth.env).stuck_events
-    [rule] = synth.resources("AWS::Events::Rule").values()
+    [rule] = [
+        r
+        for i, r in synth.resources("AWS::Events::Rule").items()
+        if synth.path_of(i) == "StuckEvents/Schedule"
+    ]
     properties = rule["Properties"]
     minutes = config.sweep_every_minutes
     assert properties["ScheduleExpression"] == f"rate({minutes} minute{'s' if minutes > 1 else ''})"
@@ -175,3 +189,20 @@ def test_the_sweeper_runs_on_the_configured_schedule(synth: Synth) -> None:
         "Environment"
     ]["Variables"]
     assert variables["STUCK_AFTER_MINUTES"] == str(config.stuck_after_minutes)
+
+
+def test_the_layers_asset_hash_covers_how_its_bytecode_is_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the layer's hash as built today
+    before = layer_asset_hash(LOCK_FILE)
+    assert layer_asset_hash(LOCK_FILE) == before
+    # When the compile options change (e.g. optimised pycs), Then the layer is a new asset
+    monkeypatch.setattr(bytecode, "COMPILE_OPTIONS", (*bytecode.COMPILE_OPTIONS, "optimize=2"))
+    assert layer_asset_hash(LOCK_FILE) != before
+
+
+def test_the_assets_are_compiled_for_their_deployed_paths() -> None:
+    # Tracebacks name where the code is on Lambda, and the compiler is Lambda's Python's
+    assert (LAYER_PATH, CODE_PATH) == ("/opt/python", "/var/task")
+    assert (bytecode.TARGET_PYTHON, bytecode.MAGIC) == (PYTHON_VERSION, 3627)

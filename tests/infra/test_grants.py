@@ -13,15 +13,17 @@ CONSUMER_ACTIONS = (
     "ReceiveMessage",
 )  # fmt: skip
 
-# Record the event, de-duplicate it (Powertools Idempotency): both webhook ingests.
+# Record the event, which is its own idempotency record, and settle it: both webhook ingests.
 INTAKE_GRANTS = {
-    ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
     ("dynamodb:PutItem", "DataStores/EventsTable.Arn"),
     ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
-    ("dynamodb:DeleteItem", "DataStores/IdempotencyTable.Arn"),
-    ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),
-    ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
-    ("dynamodb:UpdateItem", "DataStores/IdempotencyTable.Arn"),
+}
+# A worker guarded by a circuit breaker (its queue, and its function's path): counting its
+# peer's failures, pausing its own event source mapping, parking records back on its queue.
+GUARDED = {
+    "DownloadWorker": "DownloadQueue",
+    "ProcessingWorker": "ProcessingQueue",
+    "Catalog/Worker": "Catalog/Queue",
 }
 
 EXPECTED_GRANTS = {
@@ -57,6 +59,7 @@ EXPECTED_GRANTS = {
     },
     "OpsApi": {
         ("dynamodb:GetItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:BatchGetItem", "DataStores/EventsTable.Arn"),
         ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
         ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-status"),
         ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-pipeline"),
@@ -81,6 +84,8 @@ EXPECTED_GRANTS = {
     },
     "Erp/Ingest": {
         *INTAKE_GRANTS,
+        ("dynamodb:GetItem", "DataStores/IdempotencyTable.Arn"),  # latest deliveries
+        ("dynamodb:PutItem", "DataStores/IdempotencyTable.Arn"),
         ("secretsmanager:GetSecretValue", "Secrets/ErpWebhookKeys"),
         ("s3:PutObject", "DataStores/PayloadBucket.Arn/zoho/data/*"),  # claim checks
         *(("sqs:SendMessage", f"Erp/{lane}Lane/Queue.Arn") for lane in ERP_LANES),
@@ -121,6 +126,7 @@ EXPECTED_GRANTS = {
     },
     "StuckEvents/Sweeper": {
         ("dynamodb:UpdateItem", "DataStores/EventsTable.Arn"),
+        ("dynamodb:BatchGetItem", "DataStores/EventsTable.Arn"),
         ("dynamodb:Query", "DataStores/EventsTable.Arn/index/by-status"),
         *(("sqs:SendMessage", f"{queue}/Queue.Arn") for queue in QUEUES),
     },
@@ -135,7 +141,29 @@ def test_each_function_role_has_exactly_its_grants(synth: Synth, path: str) -> N
         ("xray:PutTelemetryRecords", "*"),
         ("xray:PutTraceSegments", "*"),
     }
-    assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline
+    assert synth.grants_of(path) == EXPECTED_GRANTS[path] | baseline | breaker_grants(synth, path)
+
+
+def breaker_grants(synth: Synth, path: str) -> set[tuple[str, str]]:
+    """What a guarded worker's circuit breaker needs; nothing for any other function."""
+    if path not in GUARDED:
+        return set()
+    queue = GUARDED[path]
+    [mapping] = [
+        synth.path_of(logical_id)
+        for logical_id, mapping in synth.resources("AWS::Lambda::EventSourceMapping").items()
+        if synth.render(mapping["Properties"]["FunctionName"]) == f"{path}/Function"
+    ]
+    mapping_arn = (
+        "arn:AWS::Partition:lambda:AWS::Region:AWS::AccountId:event-source-mapping:" + mapping
+    )
+    return {
+        ("dynamodb:UpdateItem", "CircuitBreaker/Table.Arn"),
+        ("lambda:ListEventSourceMappings", "*"),
+        ("lambda:GetEventSourceMapping", mapping_arn),
+        ("lambda:UpdateEventSourceMapping", mapping_arn),
+        ("sqs:SendMessage", f"{queue}/Queue.Arn"),
+    }
 
 
 @pytest.mark.parametrize("path", NO_EVENTS)

@@ -20,6 +20,7 @@ FUNCTIONS = {
     "StuckEventsSweeper": ("StuckEvents/Sweeper", "stuck_sweeper"),
     "CatalogApi": ("Catalog/Api", "catalog_api"),
     "CatalogWorker": ("Catalog/Worker", "enrichment_worker"),
+    "CircuitBreakerProbe": ("CircuitBreaker/Probe", "breaker_probe"),
 }
 QUEUES = {
     "DownloadQueue": "DownloadQueue",
@@ -30,6 +31,7 @@ QUEUES = {
     "CatalogQueue": "Catalog/Queue",
 }
 WATCHED = ("StuckEvents", "EnrichmentBatchFailed", "EnrichmentBatchDuration")
+BREAKER_ALARMS = 3  # one per peer: its breaker is open
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 RUNBOOK_ANCHORS = {runbook_anchor(h) for h in re.findall(r"^#+ (.+)$", RUNBOOK, re.MULTILINE)}
 
@@ -143,7 +145,8 @@ def test_api_alarms_on_5xx_rate_and_p99_latency(synth: Synth) -> None:
 def test_every_alarm_notifies_the_topic_and_links_an_existing_runbook_section(synth: Synth) -> None:
     config = settings(synth.env)
     found = synth.alarms()
-    assert len(found) == 2 + 3 * len(FUNCTIONS) + 3 * len(QUEUES) + len(WATCHED)
+    expected = 2 + 3 * len(FUNCTIONS) + 3 * len(QUEUES) + len(WATCHED) + BREAKER_ALARMS
+    assert len(found) == expected
     for name, alarm in found.items():
         assert [synth.render(a) for a in alarm["AlarmActions"]] == ["Monitoring/AlarmTopic"], name
         assert alarm["ActionsEnabled"] is config.alarms.actions_enabled, name

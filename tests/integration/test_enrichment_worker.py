@@ -172,3 +172,35 @@ def test_a_failed_batch_redriven_after_the_outage_completes_the_catalog(pipeline
     assert view["products"] == {"total": 20, "enriched": 20, "failed": 0, "pending": 0}
     assert len(stored("cat-f")) == 20
     assert all(n == 1 for n in pipeline.provider.answered.values())
+
+
+def test_a_batch_writes_its_products_in_one_batch_write_not_one_put_each(
+    pipeline: Pipeline,
+) -> None:
+    # Given a batch of 20 products, 2 unknown to the provider
+    from shared import aws_clients
+
+    body = {**enrichment_body(20, batch_size=20), "products": products(20, unknown=2)}
+    assert start("cat-writes", body)["statusCode"] == 202
+    calls: list[str] = []
+    client = aws_clients.dynamodb().meta.client
+    products_table = tables.products().name
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if params.get("TableName") == products_table or products_table in params.get(
+            "RequestItems", {}
+        ):
+            calls.append(model.name)
+
+    client.meta.events.register("before-parameter-build.dynamodb", count, unique_id="count")
+
+    # When the worker enriches it
+    work_one(pipeline)
+
+    # Then its 20 products (enriched and failed) were written by one BatchWriteItem
+    client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="count")
+    assert [c for c in calls if c != "BatchGetItem"] == ["BatchWriteItem"]
+    items = stored("cat-writes")
+    assert len(items) == 20
+    assert sorted({str(i["status"]) for i in items.values()}) == ["ENRICHED", "FAILED"]
+    assert items["p-00019"]["reason"]

@@ -108,7 +108,7 @@ def test_a_large_event_whose_object_is_gone_is_dead_lettered_then_redriven_and_r
     # And a replay rebuilds the message with the same reference, not the data
     from shared.event_store import EventStore
 
-    settings = operations.OpsSettings()
+    settings = operations.OpsSettings.model_validate({})
     operations.replay(settings, EventStore(pipeline.resources.events_table), event_id, force=True)
     [message] = receive(lane.url)
     assert json.loads(message["Body"])["data_ref"]["key"] == key

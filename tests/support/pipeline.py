@@ -39,9 +39,12 @@ def cold_start() -> None:
     from ops_api import operations as ops_operations
     from processing_worker import handler as processing_handler
     from shared import aws_clients, intake, secrets
+    from shared.breaker import circuit, mappings
     from shared.settings import get_settings
 
     get_settings.cache_clear()
+    circuit.stage_breakers.cache_clear()
+    mappings.lambda_client.cache_clear()
     aws_clients.reset()
     secrets.reset()
     intake.idempotent_accept.cache_clear()

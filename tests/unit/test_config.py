@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,31 @@ def test_a_deploy_repository_must_be_owner_slash_name() -> None:
     envs = _with("prod", {("deploy_identity", "github_repository"): "not a repo"})
     with pytest.raises(ConfigError, match=r"deploy_identity\.github_repository"):
         load_settings(envs, "prod")
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda b: b["probes"].pop("provider"), "circuit_breaker.probes"),
+        (
+            lambda b: b["probes"].update(erp={"method": "GET", "path": "/"}),
+            "circuit_breaker.probes",
+        ),
+        (
+            lambda b: b["probes"]["internal_api"].update(method="DELETE"),
+            "probes.internal_api.method",
+        ),
+        (lambda b: b["probes"]["internal_api"].update(path="orders"), "probes.internal_api.path"),
+        (lambda b: b.update(failure_threshold=0), "circuit_breaker.failure_threshold"),
+        (lambda b: b.update(park_delay_seconds=901), "circuit_breaker.park_delay_seconds"),
+    ],
+)
+def test_a_circuit_breaker_without_a_probe_per_peer_or_out_of_range_is_refused(
+    change: Any, fragment: str
+) -> None:
+    # Given one env's breaker settings broken one way
+    envs = json.loads(json.dumps(environments()))
+    change(envs["staging"]["circuit_breaker"])
+    # Then synth refuses them, naming the key
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_settings(envs, "staging")

@@ -11,11 +11,13 @@ from botocore.exceptions import ClientError
 
 from shared.dynamo import (
     as_sent,
+    epoch_millis,
     expires_at,
     if_condition_holds,
     instant,
     iso_time,
     json_number,
+    old_item,
     plain,
     stored,
 )
@@ -75,3 +77,26 @@ def test_json_writes_table_numbers_and_refuses_anything_else() -> None:
     assert json_number(Decimal("2.0")) == 2
     with pytest.raises(TypeError, match="not JSON"):
         json_number(object())
+
+
+def test_a_refused_write_gives_the_item_it_found_in_the_resource_apis_types() -> None:
+    # Given a conditional write refused with ReturnValuesOnConditionCheckFailure=ALL_OLD
+    refused = ClientError(
+        {
+            "Error": {"Code": "ConditionalCheckFailedException", "Message": "no"},
+            "Item": {"event_id": {"S": "e-1"}, "held_until": {"N": "17"}, "ok": {"BOOL": True}},
+        },  # type: ignore[typeddict-unknown-key]
+        "PutItem",
+    )
+
+    # Then the item it found reads as the resource API would have returned it
+    assert old_item(refused) == {"event_id": "e-1", "held_until": Decimal(17), "ok": True}
+
+
+def test_a_refused_write_without_the_item_found_is_empty() -> None:
+    assert old_item(_refused("ConditionalCheckFailedException")) == {}
+
+
+def test_epoch_millis_counts_milliseconds_of_the_utc_clock() -> None:
+    before = int(datetime.now(UTC).timestamp() * 1000)
+    assert epoch_millis() >= before

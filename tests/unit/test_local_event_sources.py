@@ -1,6 +1,6 @@
 """SQS pollers run up to their concurrency of batch invokes at once, and still settle every
 record as Lambda does: successes deleted, reported failures left to their visibility, the
-records of a crashed invoke back after the retry delay."""
+records of a crashed invoke back after the retry delay; a paused mapping receives nothing."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import threading
 import time
 from typing import Any
 
+import boto3
 import pytest
 
-from local.event_sources import EventSourceMapping, QueuePoller, mappings_from
+from local.event_sources import EventSourceMapping, MappingStates, QueuePoller, mappings_from
 from local.functions import InvocationError
+from local.peers import LambdaMappingsApi
 from local.template import StackTemplate
 
 RETRY_DELAY = 7
@@ -147,3 +149,49 @@ def test_a_mapping_s_maximum_concurrency_comes_from_its_scaling_config(
     [mapping] = mappings_from(template)
 
     assert mapping.maximum_concurrency == expected
+
+
+def test_a_paused_mapping_receives_nothing_until_it_is_resumed_through_lambdas_api() -> None:
+    # Given a poller whose mapping is paused, as a circuit breaker pauses it
+    sqs, worker = FakeSqs(["ok", "ok"]), FakeWorker(meet=1)
+    mapping = EventSourceMapping(
+        function_logical_id="Worker",
+        queue_logical_id="Queue",
+        queue_url="http://sqs/queue",
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:queue",
+        batch_size=10,
+        batching_window_seconds=0,
+        report_batch_item_failures=True,
+        uuid="6f1c9a2e-0000-4000-8000-000000000001",
+    )
+    states = MappingStates([mapping])
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:worker"
+    with LambdaMappingsApi(states, {mapping.uuid: arn}) as api:
+        client = boto3.client(
+            "lambda",
+            endpoint_url=api.url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        [found] = client.list_event_source_mappings(
+            FunctionName="worker", EventSourceArn=mapping.queue_arn
+        )["EventSourceMappings"]
+        client.update_event_source_mapping(UUID=found["UUID"], Enabled=False)
+        poller = QueuePoller(
+            mapping, worker, sqs, region="us-east-1", retry_delay_seconds=1, states=states
+        )
+        poller.start()
+        try:
+            time.sleep(0.5)
+            # Then nothing is received while it is paused
+            assert (poller.batches, len(sqs.waiting)) == (0, 2)
+            assert client.get_event_source_mapping(UUID=mapping.uuid)["State"] == "Disabled"
+            # When it is resumed, Then the messages are delivered
+            client.update_event_source_mapping(UUID=mapping.uuid, Enabled=True)
+            deadline = time.monotonic() + 10
+            while sorted(sqs.deleted) != ["r0", "r1"]:
+                assert time.monotonic() < deadline, "the resumed poller delivered nothing"
+                time.sleep(0.02)
+        finally:
+            poller.stop()

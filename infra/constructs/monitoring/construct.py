@@ -25,7 +25,9 @@ from cdk_monitoring_constructs import (
 from constructs import Construct
 
 from infra.config import EnvironmentSettings
+from infra.constructs.circuit_breaker import CircuitBreakers
 from infra.constructs.monitored import Monitored, functions_of, queues_of, watches_of
+from infra.constructs.monitoring.breakers import monitor_breakers
 from infra.constructs.monitoring.business import business_metric_groups, watched_metric_groups
 from infra.constructs.monitoring.log_insights import latest_errors, saved_queries
 from infra.constructs.monitoring.resource_alarms import ResourceAlarms
@@ -46,6 +48,7 @@ class PipelineMonitoring(Construct):
         api: RestApi,
         parts: Sequence[Monitored],
         tables: Sequence[dynamodb.Table],
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._env = env
@@ -67,6 +70,8 @@ class PipelineMonitoring(Construct):
                 table=table, human_readable_name=table.node.id, alarm_friendly_name=table.node.id
             )
         self._business_metrics(runbook)
+        if breakers is not None:
+            monitor_breakers(self.facade, env.metrics_namespace, runbook, breakers)
         log_groups = [function.log_group for function in self.functions]
         self.facade.add_widget(latest_errors(log_groups))
         self.queries = saved_queries(self, Stack.of(self).stack_name, log_groups)

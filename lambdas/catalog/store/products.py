@@ -1,12 +1,14 @@
-"""The products table: enriched (or failed) products, one item per catalog and product id."""
+"""The products table: enriched (or failed) products, one item per catalog and product id,
+written a batch at a time (BatchWriteItem)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from catalog.store.table import put_in_batches
 from shared import aws_clients
-from shared.dynamo import if_condition_holds, stored, utc_now
+from shared.dynamo import stored, utc_now
 
 _KEYS_PER_READ = 100  # the BatchGetItem maximum
 
@@ -37,21 +39,23 @@ class ProductStore:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def put(
-        self, catalog_id: str, product_id: str, tracking_id: str, fields: dict[str, Any]
-    ) -> bool:
-        """Write once per enrichment: False when this enrichment already wrote the product."""
-        written = if_condition_holds(
-            lambda: self._table.put_item(
-                Item={
-                    **stored(fields),
-                    "catalog_id": catalog_id,
-                    "product_id": product_id,
-                    "tracking_id": tracking_id,
-                    "written_at": utc_now(),
-                },
-                ConditionExpression="attribute_not_exists(product_id) OR tracking_id <> :tracking",
-                ExpressionAttributeValues={":tracking": tracking_id},
-            )
-        )
-        return written is not None
+    def put_many(
+        self, catalog_id: str, tracking_id: str, products: dict[str, dict[str, Any]]
+    ) -> int:
+        """Write product id → fields for this enrichment, 25 per BatchWriteItem; raises
+        `WritesIncompleteError` when DynamoDB keeps some unprocessed. Unconditional (batch
+        writes take no condition), which is safe: the key is the product, and this enrichment
+        writes a product only with what the provider answered for it (a redelivered batch skips
+        the products it finished, `done`). Returns the calls made."""
+        now = utc_now()
+        items = [
+            {
+                **stored(fields),
+                "catalog_id": catalog_id,
+                "product_id": product_id,
+                "tracking_id": tracking_id,
+                "written_at": now,
+            }
+            for product_id, fields in products.items()
+        ]
+        return put_in_batches(self._resource, self._name, items)

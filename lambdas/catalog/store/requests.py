@@ -3,7 +3,6 @@ enrichment and its batches, record what was queued, cancel what could not be."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +10,10 @@ from typing import Any
 from catalog.status import EnrichmentStatus
 from catalog.store.table import (
     LATEST,
+    WRITES_PER_CALL,
     CatalogBusyError,
     StatusTable,
-    WritesIncompleteError,
+    put_in_batches,
     summary_key,
 )
 from shared.dynamo import if_condition_holds, iso_time, utc_now
@@ -21,8 +21,6 @@ from shared.dynamo import if_condition_holds, iso_time, utc_now
 # Longer than any request may run (API Gateway ends them at 29 s): an enrichment still queueing
 # after this lost its request.
 QUEUEING_WINDOW = timedelta(minutes=2)
-WRITES_PER_CALL = 25  # the BatchWriteItem maximum
-WRITE_ATTEMPTS = 5
 PARALLEL_WRITES = 8
 
 
@@ -78,17 +76,7 @@ class EnrichmentRequests(StatusTable):
         return True
 
     def _write_chunk(self, items: list[dict[str, Any]]) -> None:
-        """BatchWriteItem, with what DynamoDB leaves unprocessed sent again after a pause."""
-        request: dict[str, Any] = {
-            self._table.name: [{"PutRequest": {"Item": item}} for item in items]
-        }
-        for attempt in range(WRITE_ATTEMPTS):
-            response = self._resource.batch_write_item(RequestItems=request)
-            request = dict(response.get("UnprocessedItems") or {})
-            if not request:
-                return
-            time.sleep(0.05 * 2**attempt)
-        raise WritesIncompleteError(f"{len(request[self._table.name])} batch items not written")
+        put_in_batches(self._resource, self._table.name, items)
 
     def record_queued(
         self, catalog_id: str, tracking_id: str, unsent: list[str], send_calls: int

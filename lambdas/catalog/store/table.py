@@ -1,11 +1,12 @@
 """The enrichment status table's keys, and what the API's and the worker's writes share: the
-reads, the summary's counters, releasing the catalog."""
+reads, the summary's counters, releasing the catalog; and `put_in_batches`, the BatchWriteItem
+loop both catalog tables are written with."""
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
-
-from boto3.dynamodb.conditions import Key
 
 from catalog.status import BatchStatus
 from shared import aws_clients
@@ -20,8 +21,40 @@ _CURSOR_KEYS = frozenset(
 )
 
 
+WRITES_PER_CALL = 25  # the BatchWriteItem maximum
+WRITE_ATTEMPTS = 5
+_FIRST_PAUSE_SECONDS = 0.05
+
+
 class WritesIncompleteError(Exception):
     """DynamoDB kept refusing some writes (throttling): the request must be retried."""
+
+
+def put_in_batches(resource: Any, table_name: str, items: list[dict[str, Any]]) -> int:
+    """Put `items` with BatchWriteItem, WRITES_PER_CALL at a time; what DynamoDB leaves
+    unprocessed (throttling) is sent again after an exponential, jittered pause, and
+    WritesIncompleteError says how many never went after WRITE_ATTEMPTS calls. Unconditional:
+    only for items a second write would leave the same. Returns the calls made."""
+    calls = 0
+    for start in range(0, len(items), WRITES_PER_CALL):
+        chunk = items[start : start + WRITES_PER_CALL]
+        request: dict[str, Any] = {table_name: [{"PutRequest": {"Item": i}} for i in chunk]}
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                # Full jitter: concurrent writers throttled together do not retry together.
+                time.sleep(random.uniform(0, _FIRST_PAUSE_SECONDS * 2**attempt))  # noqa: S311
+            calls += 1
+            response = resource.batch_write_item(RequestItems=request)
+            request = dict(response.get("UnprocessedItems") or {})
+            if not request:
+                break
+        else:
+            unwritten = len(request.get(table_name, []))
+            raise WritesIncompleteError(
+                f"{unwritten} of {len(items)} items to {table_name} still unprocessed after "
+                f"{WRITE_ATTEMPTS} BatchWriteItem attempts"
+            )
+    return calls
 
 
 class CatalogBusyError(Exception):
@@ -68,6 +101,8 @@ class StatusTable:
     def for_user(
         self, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        from boto3.dynamodb.conditions import Key  # only this read needs it: not at cold start
+
         index = ENRICHMENTS_BY_USER
         arguments: dict[str, Any] = {
             "IndexName": index.name,

@@ -1,0 +1,64 @@
+"""`ops breaker status|open|close`: the circuit breakers, per peer, and their stages' mappings.
+
+An operator's open is marked manual: the probe leaves it open (and its mappings paused) however
+well the peer answers, until `ops breaker close`. Closing resumes the mappings first, then
+closes the breaker, as the probe does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.breaker.mappings import MappingSwitch
+from shared.breaker.settings import Peer
+from shared.breaker.store import BreakerStore
+
+OPS_BY = "ops"
+
+
+class BreakerError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BreakerControl:
+    store: BreakerStore
+    switch: MappingSwitch
+    mappings: dict[Peer, list[str]]  # peer → its stage's mapping UUIDs
+
+    @classmethod
+    def of(cls, outputs: dict[str, Any], dynamodb: Any, lambda_client: Any) -> BreakerControl:
+        """From the stack's outputs: `CircuitBreakerTableName`, `CircuitBreakerMappings`."""
+        try:
+            table = outputs["CircuitBreakerTableName"]
+            mappings = json.loads(outputs["CircuitBreakerMappings"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BreakerError(f"the stack has no circuit breaker outputs: {exc}") from exc
+        return cls(
+            store=BreakerStore(table, dynamodb),
+            switch=MappingSwitch(lambda_client),
+            mappings={Peer(peer): list(ids) for peer, ids in mappings.items()},
+        )
+
+    def status(self) -> list[dict[str, Any]]:
+        return [
+            {**self.store.get(peer).as_dict(), "mappings": self.switch.states(ids)}
+            for peer, ids in self.mappings.items()
+        ]
+
+    def open(self, peer: Peer, reason: str) -> dict[str, Any]:
+        opened = self.store.open(peer, f"opened by an operator: {reason}", manual=True)
+        paused = self.switch.set_enabled(self._ids(peer), enabled=False)
+        return {"peer": peer.value, "opened": opened, "paused": paused}
+
+    def close(self, peer: Peer) -> dict[str, Any]:
+        resumed = self.switch.set_enabled(self._ids(peer), enabled=True)
+        closed = self.store.close(peer, OPS_BY)
+        return {"peer": peer.value, "closed": closed, "resumed": resumed}
+
+    def _ids(self, peer: Peer) -> list[str]:
+        if peer not in self.mappings:
+            raise BreakerError(f"no breaker guards {peer.value}")
+        return self.mappings[peer]

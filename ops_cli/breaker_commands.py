@@ -1,0 +1,72 @@
+"""The `ops breaker` commands: status, open PEER --reason, close PEER."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ops_cli.breaker import BreakerError
+from ops_cli.render import table
+from ops_cli.target import Target, TargetError
+from shared.breaker.settings import Peer
+
+
+def breaker_status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
+    breakers = _call(lambda: target.breakers().status())
+    rows = [
+        [
+            b["peer"],
+            b["state"] + (" (manual)" if b["manual"] else ""),
+            b["failures_in_window"],
+            b["opened_at"],
+            ", ".join(sorted(set(b["mappings"].values()))),
+            b["reason"],
+        ]
+        for b in breakers
+    ]
+    headers = ["peer", "breaker", "failures", "opened", "mappings", "reason"]
+    return breakers, f"{target.label}: circuit breakers\n\n" + table(headers, rows)
+
+
+def breaker_open(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
+    peer = Peer(args.peer)
+    result = _call(lambda: target.breakers().open(peer, args.reason))
+    was = "opened" if result["opened"] else "was already open"
+    return result, (
+        f"breaker on {peer} {was}; mappings paused: {len(result['paused'])} "
+        "(the probe leaves it open until `ops breaker close`)"
+    )
+
+
+def breaker_close(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
+    peer = Peer(args.peer)
+    result = _call(lambda: target.breakers().close(peer))
+    was = "closed" if result["closed"] else "was not open"
+    return result, f"breaker on {peer} {was}; mappings resumed: {len(result['resumed'])}"
+
+
+def _call(action: Any) -> Any:
+    try:
+        return action()
+    except (BreakerError, BotoCoreError, ClientError) as exc:
+        raise TargetError(f"circuit breaker: {exc}") from exc
+
+
+def add_breaker_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    breaker = commands.add_parser("breaker", help="the circuit breakers on the downstream peers")
+    breaker_commands = breaker.add_subparsers(dest="breaker_command", required=True)
+    breaker_commands.add_parser(
+        "status", help="each peer's breaker and its stage's mappings"
+    ).set_defaults(run=breaker_status)
+    peers = [peer.value for peer in Peer]
+    opening = breaker_commands.add_parser(
+        "open", help="open a breaker by hand: pause its stage (the probe will not close it)"
+    )
+    opening.add_argument("peer", choices=peers)
+    opening.add_argument("--reason", required=True, help="why, for the next operator")
+    opening.set_defaults(run=breaker_open)
+    closing = breaker_commands.add_parser("close", help="resume the stage and close its breaker")
+    closing.add_argument("peer", choices=peers)
+    closing.set_defaults(run=breaker_close)

@@ -1,0 +1,208 @@
+"""The circuit breaker's parts offline (moto): its table counts failures across invocations in a
+window and opens once; a guarded stage parks records while it is open; the probe closes it
+only when the peer answers, and never an operator's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from moto import mock_aws
+
+from breaker_probe.probe import Probe
+from ops_cli.breaker import BreakerControl
+from shared import aws_clients
+from shared.breaker.circuit import PARKED_ATTRIBUTE, CircuitBreaker
+from shared.breaker.settings import BreakerThresholds, Peer, ProbeTarget
+from shared.breaker.store import BreakerStore
+
+TABLE = "breakers"
+THRESHOLDS = BreakerThresholds(failure_threshold=3, window_seconds=60, park_delay_seconds=0)
+
+
+class FakeSwitch:
+    """The mappings of one function, by UUID: enabled or not."""
+
+    def __init__(self, *uuids: str) -> None:
+        self.enabled = dict.fromkeys(uuids, True)
+
+    def mappings_of(self, function_name: str, source_arn: str) -> list[str]:
+        return list(self.enabled)
+
+    def set_enabled(self, mapping_ids: Any, *, enabled: bool) -> list[str]:
+        changed = [u for u in mapping_ids if self.enabled[u] is not enabled]
+        for uuid in changed:
+            self.enabled[uuid] = enabled
+        return changed
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        aws_clients.reset()
+        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "peer", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "peer", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="work")
+        yield dynamodb, queue["QueueUrl"]
+        aws_clients.reset()
+
+
+def _record(queue_url: str) -> SQSRecord:
+    arn = "arn:aws:sqs:us-east-1:123456789012:work"
+    assert queue_url.endswith("/work")
+    return SQSRecord(
+        {
+            "messageId": "m1",
+            "receiptHandle": "r1",
+            "body": '{"event_id": "e1"}',
+            "attributes": {"ApproximateReceiveCount": "8"},
+            "messageAttributes": {
+                "event_id": {"stringValue": "e1", "dataType": "String"},
+            },
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": "us-east-1",
+        }
+    )
+
+
+def test_failures_are_counted_per_window_and_a_new_window_starts_from_one(aws: Any) -> None:
+    store = BreakerStore(TABLE, aws[0])
+    # Given two failures in one window
+    store.record_failure(Peer.INTERNAL_API, 60, now=120.0)
+    second = store.record_failure(Peer.INTERNAL_API, 60, now=150.0)
+    # When the next comes in the next window
+    third = store.record_failure(Peer.INTERNAL_API, 60, now=181.0)
+    # Then the count started again, and the other peers were never touched
+    assert (second.failures, third.failures) == (2, 1)
+    assert store.get(Peer.PROVIDER).failures == 0
+
+
+def test_only_one_caller_opens_the_breaker_and_closing_resets_it(aws: Any) -> None:
+    store = BreakerStore(TABLE, aws[0])
+    assert store.open(Peer.PROVIDER, "boom")
+    assert not store.open(Peer.PROVIDER, "boom again")
+    assert store.get(Peer.PROVIDER).reason == "boom"
+    assert store.close(Peer.PROVIDER, "test")
+    assert not store.close(Peer.PROVIDER, "test")
+    closed = store.get(Peer.PROVIDER)
+    assert (closed.is_open, closed.failures, closed.reason) == (False, 0, None)
+
+
+def test_a_stage_parks_records_once_its_failures_pass_the_threshold(aws: Any) -> None:
+    dynamodb, queue_url = aws
+    switch = FakeSwitch("esm-1")
+    breaker = CircuitBreaker(
+        Peer.INTERNAL_API,
+        THRESHOLDS,
+        "worker",
+        BreakerStore(TABLE, dynamodb),
+        switch,  # type: ignore[arg-type]
+    )
+    record = _record(queue_url)
+    # Given failures below the threshold: the stage's usual retries
+    assert breaker.parked(record, "503") is None
+    assert breaker.parked(record, "503") is None
+    assert switch.enabled == {"esm-1": True}
+    # When the threshold is reached
+    parked = breaker.parked(record, "503")
+    # Then the breaker is open, the mapping paused, and the record is back on its queue as a
+    # new message (its receives start again), marked as parked
+    assert parked is not None
+    assert switch.enabled == {"esm-1": False}
+    assert BreakerStore(TABLE, dynamodb).get(Peer.INTERNAL_API).is_open
+    [message] = boto3.client("sqs", region_name="us-east-1").receive_message(
+        QueueUrl=queue_url, MessageAttributeNames=["All"], AttributeNames=["All"]
+    )["Messages"]
+    assert message["Body"] == record.body
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert message["MessageAttributes"]["event_id"]["StringValue"] == "e1"
+    assert message["MessageAttributes"][PARKED_ATTRIBUTE]["StringValue"] == "1"
+
+
+def _probe(store: BreakerStore, switch: FakeSwitch, answers: bool) -> Probe:
+    return Probe(store=store, switch=switch, answers=lambda _: answers)  # type: ignore[arg-type]
+
+
+def test_the_probe_closes_an_open_breaker_only_when_the_peer_answers(aws: Any) -> None:
+    store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
+    target = ProbeTarget(
+        peer=Peer.INTERNAL_API,
+        method="POST",
+        url="http://peer/orders",
+        function_name="worker",
+        source_arns=("arn:queue",),
+    )
+    store.open(Peer.INTERNAL_API, "down")
+    switch.enabled["esm-1"] = True  # the worker that opened it could not pause it
+
+    still_down = _probe(store, switch, answers=False).check(target)
+    assert (still_down.open, switch.enabled["esm-1"]) == (True, False)  # paused by the probe
+
+    back = _probe(store, switch, answers=True).check(target)
+    assert (back.open, back.closed_now, switch.enabled["esm-1"]) == (False, True, True)
+    assert not store.get(Peer.INTERNAL_API).is_open
+
+
+def test_the_probe_leaves_an_operators_open_breaker_open(aws: Any) -> None:
+    store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
+    target = ProbeTarget(
+        peer=Peer.PROVIDER,
+        method="GET",
+        url="http://peer/v1",
+        function_name="worker",
+        source_arns=("arn:queue",),
+    )
+    store.open(Peer.PROVIDER, "maintenance window", manual=True)
+    result = _probe(store, switch, answers=True).check(target)
+    assert result.open
+    assert store.get(Peer.PROVIDER).manual
+    assert switch.enabled["esm-1"] is False
+
+
+class FakeLambda:
+    """Lambda's mapping API for `ops breaker`: Get and Update by UUID."""
+
+    def __init__(self, *uuids: str) -> None:
+        self.states = dict.fromkeys(uuids, "Enabled")
+
+    def get_event_source_mapping(self, UUID: str) -> dict[str, str]:  # noqa: N803 - boto3's
+        return {"UUID": UUID, "State": self.states[UUID]}
+
+    def update_event_source_mapping(self, UUID: str, Enabled: bool) -> None:  # noqa: N803
+        self.states[UUID] = "Enabled" if Enabled else "Disabled"
+
+
+def test_an_operator_opens_and_closes_a_breaker_with_its_stages_mappings(aws: Any) -> None:
+    lambda_client = FakeLambda("esm-p", "esm-d")
+    outputs = {
+        "CircuitBreakerTableName": TABLE,
+        "CircuitBreakerMappings": json.dumps(
+            {"internal_api": ["esm-p"], "marketplace_api": ["esm-d"]}
+        ),
+    }
+    control = BreakerControl.of(outputs, aws[0], lambda_client)
+    # When an operator opens the internal API's breaker
+    opened = control.open(Peer.INTERNAL_API, "their maintenance")
+    # Then only its stage is paused, and the breaker says who opened it
+    assert opened == {"peer": "internal_api", "opened": True, "paused": ["esm-p"]}
+    status = {b["peer"]: b for b in control.status()}
+    assert status["internal_api"]["manual"]
+    assert status["internal_api"]["mappings"] == {"esm-p": "Disabled"}
+    assert status["marketplace_api"]["mappings"] == {"esm-d": "Enabled"}
+    # And closing it resumes the stage
+    assert control.close(Peer.INTERNAL_API) == {
+        "peer": "internal_api",
+        "closed": True,
+        "resumed": ["esm-p"],
+    }
+    assert lambda_client.states == {"esm-p": "Enabled", "esm-d": "Enabled"}
