@@ -15,6 +15,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 CDK_FLAGS := --no-notices
 
 .PHONY: help install demo local send lint format typecheck test pr test-unit test-integration test-e2e test-infra \
+        bench bench-smoke \
         synth lock openapi fuzz checkov bootstrap deploy deploy-assembly deploy-identity diff preflight smoke clean \
         require-env require-assembly
 
@@ -69,6 +70,13 @@ test-e2e: install
 	$(VENV)/bin/pytest tests/e2e
 test-infra: install
 	$(VENV)/bin/pytest tests/infra
+
+# A benchmark, not a test: it asserts nothing and prints every figure beside its floor.
+bench: install ## Measure side by side; write bench/results.json, bench/results.md and the README's figures
+	$(PY) -m bench
+
+bench-smoke: install ## CI: a short run of every benchmark into bench/smoke/ (the README is left alone)
+	$(PY) -m bench --quick
 
 synth: install ## Synthesize every env (or ENV=...) into cdk.out/<env>, then cfn-lint them
 	@for env in $(SYNTH_ENVS); do \
@@ -146,4 +154,4 @@ smoke: install require-env ## A synthetic ping through every pipeline of a deplo
 	$(VENV)/bin/ops smoke --env $(ENV)
 
 clean: ## Remove build output (not the installs)
-	rm -rf cdk.out .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .local .pytest_cache .mypy_cache .ruff_cache bench/smoke
