@@ -94,6 +94,13 @@ class BenchPipeline:
             yield
 
     @contextmanager
+    def aws_latency(self, seconds: float) -> Iterator[None]:
+        """Every AWS call of the functions' clients (DynamoDB, S3, SQS) waits `seconds` first:
+        on Lambda each call is a network wait, which the records of a batch overlap."""
+        with self._hook("before-call", lambda **_: time.sleep(seconds)):
+            yield
+
+    @contextmanager
     def count_calls(self, service: str) -> Iterator[Counter[tuple[str, str]]]:
         """(operation, table) → calls made by the functions' clients of `service`."""
         calls: Counter[tuple[str, str]] = Counter()
@@ -112,9 +119,10 @@ class BenchPipeline:
     def _hook(self, event: str, hook: Any) -> Iterator[None]:
         from shared import aws_clients
 
-        clients: list[Any] = [aws_clients.dynamodb().meta.client, aws_clients.dynamodb_client()]
-        if not event.endswith(".dynamodb"):
-            clients = [aws_clients.sqs(), aws_clients.s3()]
+        dynamodb: list[Any] = [aws_clients.dynamodb().meta.client, aws_clients.dynamodb_client()]
+        others: list[Any] = [aws_clients.sqs(), aws_clients.s3()]
+        service = event.partition(".")[2]  # "before-call" alone: every service
+        clients = dynamodb if service == "dynamodb" else others if service else dynamodb + others
         for client in clients:
             client.meta.events.register(event, hook, unique_id=f"bench-{id(hook)}")
         try:
@@ -122,6 +130,21 @@ class BenchPipeline:
         finally:
             for client in clients:
                 client.meta.events.unregister(event, unique_id=f"bench-{id(hook)}")
+
+
+def _keep_alive_stub() -> Any:
+    """`local.http_stub.StubServer` answering HTTP/1.1: a real peer (the marketplace, the internal
+    API) keeps a connection open, and the functions' pool reuses it; the stub's HTTP/1.0 closes
+    it after every answer, so each GET paid a TCP connect here and a new server thread (CPU under
+    the GIL, in the worker's process, that Lambda does not spend)."""
+    from local.http_stub import StubServer
+
+    class KeepAliveStub(StubServer):
+        def _handler_class(self) -> Any:
+            handler = super()._handler_class()
+            return type("KeepAliveHandler", (handler,), {"protocol_version": "HTTP/1.1"})
+
+    return KeepAliveStub
 
 
 @contextmanager
@@ -145,14 +168,14 @@ def bench_pipeline(cdk_out: Path) -> Iterator[BenchPipeline]:
         redirect_stdout(devnull),
         _aws(patch, cpu := MotoCpu()),
     ):
-        from local.http_stub import StubServer
         from local.provider_api import ProductDataApi
         from tests.support import pipeline as support
         from tests.support.aws import PROVIDER_KEY
 
+        stub = _keep_alive_stub()
         with (
-            StubServer() as market,
-            StubServer() as internal,
+            stub() as market,
+            stub() as internal,
             ProductDataApi(PROVIDER_KEY) as provider,
         ):
             bench = BenchPipeline(None, "", market, internal, provider, moto_cpu=cpu)

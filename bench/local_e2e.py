@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bare
+from bench.cost_load import kept_bytes
 from bench.e2e_traffic import Traffic
 from bench.model import Row, Section
 from local.event_sources import mappings_from
@@ -38,7 +39,8 @@ class FunctionUse:
     invokes: int = 0
     records: int = 0  # SQS records (one per invoke for API and schedule events)
     seconds: float = 0.0  # summed invoke time, pipe round trip included
-    log_bytes: int = 0  # what its processes wrote (CloudWatch Logs would ingest it)
+    log_bytes: int = 0  # what its processes wrote at dev's level (DEBUG)
+    log_bytes_kept: int = 0  # of those, the lines at INFO and above: what prod's level keeps
     api_invokes: int = 0  # invokes with an API Gateway event: behind the REST API (and WAF)
     architectures: tuple[str, ...] = ()  # as the template sets them
 
@@ -49,6 +51,10 @@ class FunctionUse:
     @property
     def log_bytes_per_record(self) -> float:
         return self.log_bytes / self.records if self.records else 0.0
+
+    @property
+    def kept_log_bytes_per_record(self) -> float:
+        return self.log_bytes_kept / self.records if self.records else 0.0
 
 
 @dataclass
@@ -98,6 +104,20 @@ def _log_sizes(runtime: LocalRuntime) -> dict[str, int]:
         path = pool.spec.log_file
         sizes[base_name(logical_id)] = path.stat().st_size if path.exists() else 0
     return sizes
+
+
+def _written_since(runtime: LocalRuntime, before: dict[str, int]) -> dict[str, list[bytes]]:
+    """The log lines each function wrote after `before` (its files' sizes then)."""
+    lines: dict[str, list[bytes]] = {}
+    for logical_id, pool in runtime.parts.functions.items():
+        name, path = base_name(logical_id), pool.spec.log_file
+        if not path.exists():
+            lines[name] = []
+            continue
+        with path.open("rb") as log_file:
+            log_file.seek(before.get(name, 0))
+            lines[name] = log_file.read().splitlines(keepends=True)
+    return lines
 
 
 def _rate(count: int, work: Callable[[int], Any]) -> float:
@@ -211,9 +231,10 @@ def _measure(runtime: LocalRuntime, quick: bool) -> Observed:
     latency = _latency_rows(latencies, _windows(runtime), _bare_path(traffic, scratch, quick))
     erp, products = (2, 20) if quick else (10, 60)
     traffic.other_pipelines(erp=erp, products=products)
-    after = _log_sizes(runtime)
+    written = _written_since(runtime, before)
     for name, use in uses.items():
-        use.log_bytes = after[name] - before[name]
+        use.log_bytes = sum(map(len, written.get(name, [])))
+        use.log_bytes_kept = kept_bytes(written.get(name, []))
     sent = {"orders": len(latencies), "erp": erp, "catalog": products}
     return Observed([_section(throughput, latency, ingest, quick)], uses, sent)
 

@@ -34,7 +34,9 @@ class Product(BaseModel):
 
 
 class EnrichmentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built at its first validation, not at import: the enrichment worker imports this module
+    # for `Product` and never validates a request.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     user_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@:\-]+$")
     # `ping`: ours, a synthetic enrichment (`ops smoke`) answered without calling a provider.
@@ -54,6 +56,9 @@ def _request_model(max_products: int) -> type[EnrichmentRequest]:
 
 
 class Problem(BaseModel):
+    # Built at the first refused request, not at every cold start.
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
     product_id: str | None = None

@@ -8,9 +8,6 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Annotated
 
-# Before anything imports pydantic: Powertools' batch module then skips building its pydantic
-# parser models (~100 ms of every cold start), which none of our functions uses.
-import aws_lambda_powertools.utilities.batch  # noqa: F401
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 

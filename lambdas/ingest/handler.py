@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-# Before anything imports pydantic: Powertools' batch module then skips building its pydantic
-# parser models (~100 ms of every cold start), which none of our functions uses.
-import aws_lambda_powertools.utilities.batch  # noqa: F401
 from aws_lambda_powertools.event_handler import Response
 
 from orders import intake

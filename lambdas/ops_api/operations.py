@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from replay import requeue
 from shared import aws_clients
 from shared.dynamo import utc_now
 from shared.errors import NotReplayableError
@@ -187,6 +186,10 @@ def replay(settings: OpsSettings, events: EventStore, event_id: str, force: bool
         raise ReplayRefusedError(
             f"event {event_id} is {status}, not DEAD_LETTERED; add force=true to replay it anyway"
         )
+    # Imported here, not at cold start: the replay rebuilds every pipeline's messages (the ERP
+    # entity models among them), which the other operations never need.
+    from replay import requeue
+
     try:
         stage = requeue(event, settings.queues)
     except NotReplayableError as exc:

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from erp import replay as erp_replay
 from orders import replay as order_replay
 from shared import aws_clients
-from shared.batch import trace_attributes
 from shared.errors import NotReplayableError
+from shared.message_attributes import trace_attributes
 from shared.queues import QueueRef
 from shared.sources import Pipeline
 

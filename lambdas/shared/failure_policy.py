@@ -20,18 +20,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws_clients
-from shared.batch import (
-    CORRELATION_ID_ATTRIBUTE,
-    EVENT_ID_ATTRIBUTE,
-    Attempt,
-    Work,
-    message_attribute,
-)
+from shared.batch import Attempt, Work, message_attribute
 from shared.breaker.circuit import CircuitBreaker, forwarded_attributes, stage_breakers
 from shared.dynamo import iso_time, utc_now
 from shared.errors import NonRetryableError, RetryableError
 from shared.event_status import EventStatus
 from shared.event_store import EventStore, FinalAttemptMark
+from shared.message_attributes import CORRELATION_ID_ATTRIBUTE, EVENT_ID_ATTRIBUTE
 from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger, tracer

@@ -31,11 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import aws_clients
 from shared.api import ApiError, ErrorCode, unavailable
-from shared.batch import trace_attributes
 from shared.dynamo import epoch_millis
 from shared.event_recorder import CLAIM, HELD_UNTIL, EventRecorder, IntakeClaim
 from shared.event_status import EventStatus
 from shared.event_time import EventTimeWindow
+from shared.message_attributes import trace_attributes
 from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger, tracer

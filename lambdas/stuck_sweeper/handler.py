@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# Before anything imports pydantic: Powertools' batch module then skips building its pydantic
-# parser models (~100 ms of every cold start), which none of our functions uses.
-import aws_lambda_powertools.utilities.batch  # noqa: F401
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field

@@ -57,7 +57,7 @@ def test_an_internal_api_outage_past_the_retry_budget_dead_letters_nothing(
     )
     assert status == 201, text
     down_since = time.monotonic()
-    orders = [f"QO-86{n:04d}" for n in range(8)]
+    orders = [f"QO-88{n:04d}" for n in range(8)]  # unique in the shared runtime
     event_ids = [deliver(runtime, order_webhook_body(o))[1]["data"]["event_id"] for o in orders]
 
     # When the processing stage's failures pass the threshold, its breaker opens and its

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import bare, cost
+from bench import bare, cost, cost_floor, cost_load
 from bench.local_e2e import FunctionUse, Observed, base_name
 from bench.model import StageUsage
 from bench.prices import price_table
@@ -32,11 +32,12 @@ DOWNLOAD = StageUsage(
 )
 USES = {  # FIXTURE: warm invokes as bench.local_e2e times them
     "IngestFunction": FunctionUse(
-        invokes=10, records=10, seconds=0.5, log_bytes=10_000, api_invokes=10,
-        architectures=("arm64",),
+        invokes=10, records=10, seconds=0.5, log_bytes=10_000, log_bytes_kept=4_000,
+        api_invokes=10, architectures=("arm64",),
     ),
     "DownloadWorkerFunction": FunctionUse(
-        invokes=2, records=10, seconds=1.0, log_bytes=5_000, architectures=("arm64",)
+        invokes=2, records=10, seconds=1.0, log_bytes=5_000, log_bytes_kept=5_000,
+        architectures=("arm64",),
     ),
 }  # fmt: skip
 OBSERVED = Observed(sections=[], functions=USES, sent={"orders": 10})  # 1 record a webhook
@@ -58,38 +59,73 @@ def test_the_price_table_is_dated_and_sourced() -> None:
 
 
 def test_an_api_stage_pays_api_gateway_waf_lambda_and_its_own_requests() -> None:
-    # Given the ingest's usage and invoke times at prod's config
-    bill = cost.stage_bill(INGEST, OBSERVED, PROD)
+    # Given the ingest's usage and invoke times at prod's config, at 50 webhooks/s
+    bill = cost.stage_bill(INGEST, OBSERVED, PROD, rate=50)
     # Then each service is priced from its units
     assert bill.usd["DynamoDB"] == pytest.approx(4 * _per_unit("dynamodb_write_request_unit"))
     assert bill.usd["SQS"] == pytest.approx(_per_unit("sqs_request"))  # no event source
     assert bill.usd["API Gateway"] == pytest.approx(_per_unit("api_gateway_rest_request"))
     assert bill.usd["WAF"] == pytest.approx(_per_unit("waf_request"))  # prod has WAF
-    # And Lambda bills 50 ms at prod's 512 MB, plus the request
+    # And Lambda bills 50 ms at prod's 512 MB, plus the request: an invoke per request
     gb_seconds = PROD.functions.ingest.memory_mb / 1024 * 0.050
     assert bill.usd["Lambda"] == pytest.approx(
         gb_seconds * _per_unit("lambda_arm64_gb_second") + _per_unit("lambda_request")
     )
-    # And logs are ingested and kept for the retention
-    gb = 1000 / 1024**3
+    # And only the lines prod's level keeps are logged, plus Lambda's own lines an invoke
+    gb = (400 + cost_load.PLATFORM_LOG_BYTES_PER_INVOKE) / 1024**3
     assert bill.usd["CloudWatch Logs"] == pytest.approx(
         gb * _per_unit("logs_ingested_gb")
         + gb * PROD.log_retention_days / 30 * _per_unit("logs_stored_gb_month")
     )
+    # And X-Ray records the reservoir's 1 a second plus 5% of the other 49
+    assert bill.usd["X-Ray"] == pytest.approx(3.45 / 50 * _per_unit("xray_trace_recorded"))
     assert bill.unpriced == []
 
 
-def test_a_queued_stage_pays_its_event_source_and_s3() -> None:
-    bill = cost.stage_bill(DOWNLOAD, OBSERVED, PROD)
-    # Its own SendMessage, and the mapping's receive and delete of the record
-    assert bill.usd["SQS"] == pytest.approx(3 * _per_unit("sqs_request"))
+def test_a_queued_stage_shares_its_invoke_and_the_mappings_requests_in_a_full_batch() -> None:
+    # Given 50 webhooks/s: each of 5 pollers gathers 20 records in prod's 2 s window: 10 a batch
+    bill = cost.stage_bill(DOWNLOAD, OBSERVED, PROD, rate=50)
+    # Then its own SendMessage, and a tenth of one ReceiveMessage and one DeleteMessageBatch
+    assert bill.usd["SQS"] == pytest.approx(1.2 * _per_unit("sqs_request"))
     assert bill.usd["S3 requests"] == pytest.approx(_per_unit("s3_put_request"))
     assert "API Gateway" not in bill.usd
-    # 1 s for 10 records: 100 ms a record, each billed as an invoke of its own
+    # And an invoke bills its 10 records' 100 ms each: the record pays 100 ms and 0.1 request
     expected = PROD.functions.download_worker.memory_mb / 1024 * 0.100
     assert bill.usd["Lambda"] == pytest.approx(
-        expected * _per_unit("lambda_arm64_gb_second") + _per_unit("lambda_request")
+        expected * _per_unit("lambda_arm64_gb_second") + _per_unit("lambda_request") / 10
     )
+
+
+def test_a_trickle_pays_an_invoke_the_mappings_requests_and_a_trace_per_record() -> None:
+    # Given 1 webhook/s: a poller's window holds one record
+    bill = cost.stage_bill(DOWNLOAD, OBSERVED, PROD, rate=1)
+    assert bill.usd["SQS"] == pytest.approx(3 * _per_unit("sqs_request"))
+    # And below the reservoir every invoke is traced
+    assert bill.usd["X-Ray"] == pytest.approx(_per_unit("xray_trace_recorded"))
+
+
+def test_records_per_invoke_follow_the_batch_size_and_the_window() -> None:
+    queue = PROD.queues.download  # 10 a batch, a 2 s window
+    assert cost_load.records_per_invoke(queue, 50) == 10
+    assert cost_load.records_per_invoke(queue, 10) == 4  # 2 a second a poller, for 2 s
+    assert cost_load.records_per_invoke(queue, 1) == 1
+    assert cost_load.records_per_invoke(PROD.queues.enrichment, 50) == 1  # batch size 1
+
+
+def test_the_sampled_share_is_the_reservoir_then_five_percent() -> None:
+    assert cost_load.sampled_share(0.5) == 1.0
+    assert cost_load.sampled_share(1) == 1.0
+    assert cost_load.sampled_share(21) == pytest.approx(2 / 21)
+
+
+def test_only_the_lines_at_info_and_above_are_kept() -> None:
+    lines = [
+        b'{"level":"DEBUG","message":"boto call"}\n',
+        b'{"level":"INFO","message":"accepted"}\n',
+        b'{"level":"WARNING","message":"slow"}\n',
+        b"Traceback (most recent call last):\n",
+    ]
+    assert cost_load.kept_bytes(lines) == sum(map(len, lines[1:]))
 
 
 def test_a_unit_of_several_webhooks_is_shared_between_them() -> None:
@@ -110,15 +146,31 @@ def test_what_cannot_be_priced_is_named_not_guessed() -> None:
     assert "Lambda" not in bill.usd
 
 
-def test_the_order_pipeline_is_totalled_per_million_against_its_target() -> None:
+def test_the_order_pipeline_is_totalled_per_million_against_its_target_and_floor() -> None:
     section = cost.pipeline_section("orders", [INGEST, DOWNLOAD], OBSERVED)
-    total, *services = section.rows
-    assert total.unit == "$ per 1M order webhooks"
-    assert total.value == pytest.approx(sum(row.value for row in services))
-    assert total.target == "≤ $10 per million order webhooks"
-    assert total.meets_target is (total.value <= 10)
+    steady, trickle, *services, floor = section.rows
+    assert steady.unit == "$ per 1M order webhooks"
+    assert "50 webhooks/s" in steady.name
+    assert "1 webhooks/s" in trickle.name
+    assert steady.value == pytest.approx(sum(row.value for row in services))
+    assert trickle.value > steady.value  # unfilled batches, every request traced
+    assert steady.target == "≤ $10 per million order webhooks"
+    assert steady.meets_target is (steady.value <= 10)
     # And the services come most expensive first
     assert [r.value for r in services] == sorted((r.value for r in services), reverse=True)
+    # And the floor: REST API, WAF, an S3 PUT and a GET per webhook, the totals' ratios to it
+    assert floor.value == pytest.approx(9.50)
+    assert steady.floor == pytest.approx(9.50)
+    assert steady.ratio == pytest.approx(steady.value / 9.50)
+
+
+def test_the_changes_below_the_floor_are_priced() -> None:
+    prices = price_table()
+    # An HTTP API without WAF: $3.50 + $0.60 - $1.00 per million
+    assert cost_floor.http_api_saving(prices) * 1e6 == pytest.approx(3.10)
+    # A 2 KB payload on the DynamoDB item: the PUT and GET saved, 2 WCU and 1 RCU paid
+    saving = cost_floor.dynamodb_payload_saving(prices, 2048) * 1e6
+    assert saving == pytest.approx(5.40 + 2048 / 1024**3 * 1e6 * (0.023 - 0.25) - 2 * 0.625 - 0.125)
 
 
 def test_the_bare_floor_issues_what_it_can_and_names_the_rest() -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
@@ -32,6 +31,11 @@ from shared.breaker.store import BreakerStore
 from shared.dynamo import iso_time
 from shared.observability import logger, metrics
 from shared.settings import FunctionSettings, get_settings
+
+if TYPE_CHECKING:
+    # Types only: the data classes package loads every event's class, which the breaker probe's
+    # cold start does not otherwise need.
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 PARKED_ATTRIBUTE = "breaker_parked"  # how many times the message was parked
 
