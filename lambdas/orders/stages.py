@@ -27,11 +27,11 @@ from orders.store import PayloadStore, payload_key
 from orders.transform import OrderTransformError, to_internal_order
 from orders.webhook import OrderEventType
 from shared import aws_clients
-from shared.batch import trace_attributes
 from shared.errors import NonRetryableError
 from shared.event_status import EventStatus
 from shared.event_store import EventStore
 from shared.failure_policy import Stage
+from shared.message_attributes import trace_attributes
 from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger

@@ -1,5 +1,5 @@
 """SQS batch plumbing shared by every worker: concurrent records, the attempt a receive is, and
-the message attributes that carry an event's identity from stage to stage.
+reading a record's message attributes (which ones: `shared.message_attributes`).
 
 `ConcurrentBatchProcessor` is Powertools' `BatchProcessor` with the records of one batch run on a
 bounded thread pool, so a batch takes about as long as its slowest record. Records may be grouped
@@ -20,10 +20,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.errors import RetryableError
 from shared.observability import logger, tracer
-
-CORRELATION_ID_ATTRIBUTE = "correlation_id"
-EVENT_ID_ATTRIBUTE = "event_id"
-
 
 GroupKey = Callable[[SQSRecord], str | None]
 """Which group a record belongs to (None: a group of its own)."""
@@ -123,14 +119,6 @@ def message_attribute(record: SQSRecord, name: str) -> str | None:
     attribute = (record.raw_event.get("messageAttributes") or {}).get(name) or {}
     value = attribute.get("stringValue")
     return str(value) if value else None
-
-
-def trace_attributes(event_id: str, correlation_id: str) -> dict[str, Any]:
-    """The SQS message attributes that carry one event's identity from stage to stage."""
-    return {
-        EVENT_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event_id},
-        CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": correlation_id},
-    }
 
 
 @dataclass(frozen=True)
