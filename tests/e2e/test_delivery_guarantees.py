@@ -172,21 +172,25 @@ def test_an_internal_api_outage_of_a_minute_is_ridden_out_without_an_operator(
 
     # Then every order is processed once the API is back, none was dead-lettered
     finals = [wait_until_terminal(runtime, e, PROCESSED, RECOVERY_SECONDS) for e in event_ids]
+    retried = []
     for final in finals:
         statuses = [h["status"] for h in final["status_history"]]
         assert "DEAD_LETTERED" not in statuses, final["event_id"]
+        # An event received after the circuit breaker paused the stage was never attempted
+        # during the outage: it has no failed attempt to show.
         retries = [h for h in final["status_history"] if h["status"] == "RETRYING"]
-        assert retries, final["event_id"]
-        assert {h["stage"] for h in retries} == {"processing"}
+        assert {h["stage"] for h in retries} <= {"processing"}
         assert all("503" in h["detail"] and "next attempt at" in h["detail"] for h in retries)
+        retried += [final["event_id"]] if retries else []
         [created] = [d for d in deliveries_for(runtime, final["event_id"]) if not d["replay"]]
         assert created["order"]["external_order_id"] in orders
+    assert retried  # the outage was met, not missed
     dlq = named(runtime["dead_letter_queues"], "ProcessingQueue/Dlq")
     in_dlq = _bodies(runtime, dlq)
     assert not [e for e in event_ids if e in in_dlq]
 
     # And an operator sees each failed attempt with its reason and next attempt time
-    code, shown = run(runtime, capsys, "events", "show", event_ids[0])
+    code, shown = run(runtime, capsys, "events", "show", retried[0])
     assert code == 0
     rows = [line for line in shown.splitlines() if " RETRYING " in line]
     assert rows
