@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
@@ -30,6 +29,7 @@ from infra.constructs.nag import acknowledge
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
+from infra.constructs.schedule import every_minutes
 from shared.breaker.settings import BreakerThresholds, Peer
 
 _MAPPING_ACTIONS = ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"]
@@ -193,17 +193,12 @@ class CircuitBreakers(Construct):
         return probe
 
     def _build_schedule(self) -> events.Rule:
-        minutes = self._platform.env.circuit_breaker.probe_every_minutes
-        every = Duration.minutes(minutes)
-        return events.Rule(
+        return every_minutes(
             self,
             "Schedule",
-            description=f"Probes the peers of open circuit breakers every {minutes} min",
-            schedule=events.Schedule.rate(every),
-            targets=[
-                # A missed tick is made up by the next one: no retries piling up behind it.
-                targets.LambdaFunction(self.probe.function, retry_attempts=0, max_event_age=every)
-            ],
+            minutes=self._platform.env.circuit_breaker.probe_every_minutes,
+            function=self.probe.function,
+            purpose="Probes the peers of open circuit breakers",
         )
 
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from infra.constructs import grants
@@ -16,6 +15,7 @@ from infra.constructs.metric_watch import MetricWatch
 from infra.constructs.pipeline_function import PipelineFunction
 from infra.constructs.platform import Platform
 from infra.constructs.queue_with_dlq import QueueWithDlq
+from infra.constructs.schedule import every_minutes
 from shared.indexes import EVENTS_BY_STATUS
 from shared.metric_names import Metric
 
@@ -60,19 +60,12 @@ class StuckEventSweeper(Construct):
         )
 
     def _build_schedule(self) -> events.Rule:
-        minutes = self._platform.env.stuck_events.sweep_every_minutes
-        every = Duration.minutes(minutes)
-        return events.Rule(
+        return every_minutes(
             self,
             "Schedule",
-            description=f"Sweeps for stuck events every {minutes} min",
-            schedule=events.Schedule.rate(every),
-            targets=[
-                # A missed sweep is made up by the next one: no retries piling up behind it.
-                targets.LambdaFunction(
-                    self.function.function, retry_attempts=0, max_event_age=every
-                )
-            ],
+            minutes=self._platform.env.stuck_events.sweep_every_minutes,
+            function=self.function.function,
+            purpose="Sweeps for stuck events",
         )
 
     def _watch(self) -> MetricWatch:
