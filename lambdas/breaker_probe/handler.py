@@ -12,8 +12,9 @@ from pydantic import Field
 from breaker_probe.probe import Probe, peer_answers
 from shared.breaker.circuit import emit
 from shared.breaker.mappings import MappingSwitch
-from shared.breaker.settings import BreakerMetric, ProbeTarget
+from shared.breaker.settings import ProbeTarget
 from shared.breaker.store import BreakerStore
+from shared.metric_names import Metric
 from shared.observability import logger, metrics, tracer
 from shared.settings import FunctionSettings, get_settings
 
@@ -42,5 +43,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  #
     targets = get_settings(ProbeSettings).breaker_targets
     results = _probe().tick(targets)
     for target, result in zip(targets, results, strict=True):
-        emit(BreakerMetric.CIRCUIT_OPEN, target.peer, 1 if result.open else 0)
+        emit(Metric.CIRCUIT_OPEN, target.peer, 1 if result.open else 0)
     return {"breakers": [r.__dict__ for r in results]}

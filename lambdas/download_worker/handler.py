@@ -1,4 +1,4 @@
-"""The download stage's worker (`orders.stages.Download`), wired for this container."""
+"""The download stage's worker (`orders.download.Download`), wired for this container."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from functools import lru_cache
 import aws_lambda_powertools.utilities.batch  # noqa: F401
 
 from orders.clients import MarketplaceClient
+from orders.download import Download
 from orders.messages import DownloadRequested
-from orders.stages import DOWNLOAD, Download
+from orders.stages import DOWNLOAD
 from orders.store import PayloadStore
 from shared.event_store import EventStore
 from shared.http_client import HttpClient

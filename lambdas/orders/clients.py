@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from orders.internal import InternalOrder
 from shared.errors import RetryableError
 from shared.http_client import HttpClient, HttpStatusError
+
+if TYPE_CHECKING:  # the processing stage's model: not loaded by the download worker
+    from orders.internal import InternalOrder
 
 
 class MarketplaceClient:

@@ -1,4 +1,4 @@
-"""The processing stage's worker (`orders.stages.Processing`), wired for this container."""
+"""The processing stage's worker (`orders.processing.Processing`), wired for this container."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import aws_lambda_powertools.utilities.batch  # noqa: F401
 
 from orders.clients import InternalOrdersClient
 from orders.messages import ProcessingRequested
-from orders.stages import PROCESSING, Processing
+from orders.processing import Processing
+from orders.stages import PROCESSING
 from orders.store import PayloadStore
 from shared.event_store import EventStore
 from shared.http_client import HttpClient

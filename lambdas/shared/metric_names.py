@@ -34,6 +34,11 @@ class Metric(StrEnum):
     ENRICHMENT_PRODUCTS_SUCCEEDED = "EnrichmentProductsSucceeded"  # products, per batch attempt
     ENRICHMENT_PRODUCTS_FAILED = "EnrichmentProductsFailed"  # products, per batch attempt
     PROVIDER_LATENCY = "ProviderLatency"  # milliseconds, per lookup
+    # Circuit breakers, each with the dimension `peer`. `CircuitOpen` is the probe's gauge (1 open,
+    # 0 closed) every tick: the alarm watches it, so it stays in ALARM while the breaker is open.
+    CIRCUIT_OPEN = "CircuitOpen"
+    CIRCUIT_OPENED = "CircuitOpened"
+    CIRCUIT_PARKED = "CircuitParkedRecords"
     # Every pipeline
     STUCK_EVENTS = "StuckEvents"
     STUCK_EVENTS_REQUEUED = "StuckEventsRequeued"

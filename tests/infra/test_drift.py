@@ -12,12 +12,10 @@ from pydantic import BaseModel
 
 from infra.config import LOG_RETENTION_DAYS, EnvironmentSettings
 from infra.constructs.log_groups import RETENTION_DAY_VALUES
-from shared.breaker.settings import BreakerMetric
 from shared.metric_names import Metric
 from tests.infra.synthesis import ROOT, Synth
 
-# The circuit breakers' metrics carry a `peer` dimension and are named in their own module.
-EMITTED = {metric.value for metric in Metric} | {metric.value for metric in BreakerMetric}
+EMITTED = {metric.value for metric in Metric}
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
 VALIDATORS = {"field_validator", "model_validator"}
 

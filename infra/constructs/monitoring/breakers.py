@@ -19,7 +19,8 @@ from cdk_monitoring_constructs import (
 
 from infra.constructs.circuit_breaker import CircuitBreakers
 from infra.constructs.monitoring.runbook import Runbook
-from shared.breaker.settings import PEER_DIMENSION, BreakerMetric, Peer
+from shared.breaker.settings import PEER_DIMENSION, Peer
+from shared.metric_names import Metric
 
 RUNBOOK_SECTION = "Circuit breaker open"
 FIVE_MINUTES = Duration.minutes(5)
@@ -29,7 +30,7 @@ def _open(namespace: str, breakers: CircuitBreakers, peer: Peer) -> cloudwatch.M
     every = Duration.minutes(breakers.probe_every_minutes)
     return cloudwatch.Metric(
         namespace=namespace,
-        metric_name=BreakerMetric.CIRCUIT_OPEN.value,
+        metric_name=Metric.CIRCUIT_OPEN.value,
         dimensions_map={"service": breakers.probe.name, PEER_DIMENSION: peer.value},
         statistic="Maximum",
         period=every,
@@ -37,7 +38,7 @@ def _open(namespace: str, breakers: CircuitBreakers, peer: Peer) -> cloudwatch.M
     )
 
 
-def _per_peer(namespace: str, metric: BreakerMetric, label: str) -> cloudwatch.MathExpression:
+def _per_peer(namespace: str, metric: Metric, label: str) -> cloudwatch.MathExpression:
     search = (
         f"SEARCH('{{{namespace},{PEER_DIMENSION},service}} MetricName=\"{metric}\"', 'Sum', 300)"
     )
@@ -79,8 +80,8 @@ def monitor_breakers(
             CustomMetricGroup(
                 title="Breaker opened / records parked",
                 metrics=[
-                    _per_peer(namespace, BreakerMetric.CIRCUIT_OPENED, "opened"),
-                    _per_peer(namespace, BreakerMetric.CIRCUIT_PARKED, "parked"),
+                    _per_peer(namespace, Metric.CIRCUIT_OPENED, "opened"),
+                    _per_peer(namespace, Metric.CIRCUIT_PARKED, "parked"),
                 ],
             ),
         ],

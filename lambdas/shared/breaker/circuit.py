@@ -22,13 +22,13 @@ from shared import aws_clients
 from shared.breaker.mappings import MappingSwitch
 from shared.breaker.settings import (
     PEER_DIMENSION,
-    BreakerMetric,
     BreakerThresholds,
     GuardedStages,
     Peer,
 )
 from shared.breaker.store import BreakerStore
 from shared.dynamo import iso_time
+from shared.metric_names import Metric
 from shared.observability import logger, metrics
 from shared.settings import FunctionSettings, get_settings
 
@@ -67,7 +67,7 @@ class CircuitBreaker:
                 "circuit opened: pausing the stage's event source mapping",
                 extra={"peer": self.peer.value, "failures": state.failures, "reason": reason},
             )
-            emit(BreakerMetric.CIRCUIT_OPENED, self.peer)
+            emit(Metric.CIRCUIT_OPENED, self.peer)
             self.pause(record.event_source_arn)
         return True
 
@@ -106,7 +106,7 @@ class CircuitBreaker:
             MessageAttributes=attributes,
             DelaySeconds=self.settings.park_delay_seconds,
         )
-        emit(BreakerMetric.CIRCUIT_PARKED, self.peer)
+        emit(Metric.CIRCUIT_PARKED, self.peer)
 
 
 def forwarded_attributes(record: SQSRecord) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def forwarded_attributes(record: SQSRecord) -> dict[str, Any]:
     }
 
 
-def emit(metric: BreakerMetric, peer: Peer, value: float = 1) -> None:
+def emit(metric: Metric, peer: Peer, value: float = 1) -> None:
     """One EMF document per call: the `peer` dimension is this metric's alone."""
     with single_metric(
         name=metric.value,

@@ -26,15 +26,6 @@ class BreakerState(StrEnum):
     OPEN = "open"
 
 
-class BreakerMetric(StrEnum):
-    """Emitted with dimension `peer`. `CircuitOpen` is the probe's gauge (1 open, 0 closed)
-    every tick: the alarm watches it, so it stays in ALARM for as long as the breaker is open."""
-
-    CIRCUIT_OPEN = "CircuitOpen"
-    CIRCUIT_OPENED = "CircuitOpened"
-    CIRCUIT_PARKED = "CircuitParkedRecords"
-
-
 PEER_DIMENSION = "peer"
 
 
