@@ -1,6 +1,11 @@
 """One probe tick: for each peer whose breaker is open, ask the peer; when it answers, resume
 the stage's mappings and close the breaker, else make sure they are paused (the worker that
-opened the breaker may have failed to pause them). An operator's open is left alone."""
+opened the breaker may have failed to pause them). An operator's open is left alone.
+
+A closed breaker's mappings are made sure to be enabled as well: a pause that lost a race with
+a close (this probe's own pause of a tick that read "open" just before an operator closed, or a
+worker's pause after the probe closed the breaker it had just opened) would otherwise leave a
+closed breaker over a stage that never moves again."""
 
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ class ProbeResult:
     open: bool
     closed_now: bool = False
     paused: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +59,23 @@ class Probe:
     def check(self, target: ProbeTarget) -> ProbeResult:
         breaker = self.store.get(target.peer)
         if not breaker.is_open:
-            return ProbeResult(target.peer.value, open=False)
+            return self.keep_resumed(target)
         if breaker.manual or not self.answers(target):
             paused = self.switch.set_enabled(self.mappings(target), enabled=False)
             if paused:
                 logger.warning("breaker open: paused its mappings", extra={"peer": target.peer})
             return ProbeResult(target.peer.value, open=True, paused=tuple(paused))
         return self.close(target, breaker)
+
+    def keep_resumed(self, target: ProbeTarget) -> ProbeResult:
+        """A closed breaker: resume any of its stage's mappings a lost race left paused."""
+        resumed = self.switch.set_enabled(self.mappings(target), enabled=True)
+        if resumed:
+            logger.warning(
+                "breaker closed but its stage was paused: mappings resumed",
+                extra={"peer": target.peer, "mappings": resumed},
+            )
+        return ProbeResult(target.peer.value, open=False, resumed=tuple(resumed))
 
     def mappings(self, target: ProbeTarget) -> list[str]:
         """The stage's mappings of its queues, looked up (no environment can name them: a

@@ -169,6 +169,50 @@ def test_the_probe_leaves_an_operators_open_breaker_open(aws: Any) -> None:
     assert switch.enabled["esm-1"] is False
 
 
+class RacingSwitch(FakeSwitch):
+    """Runs `before_pause` at the moment the probe pauses: an operator's close landing between
+    the probe's read of the breaker and its pause."""
+
+    def __init__(self, before_pause: Any, *uuids: str) -> None:
+        super().__init__(*uuids)
+        self.before_pause = before_pause
+
+    def set_enabled(self, mapping_ids: Any, *, enabled: bool) -> list[str]:
+        if not enabled and self.before_pause is not None:
+            race, self.before_pause = self.before_pause, None
+            race()
+        return super().set_enabled(mapping_ids, enabled=enabled)
+
+
+def test_a_pause_that_loses_a_race_with_a_close_is_undone_at_the_next_tick(aws: Any) -> None:
+    store = BreakerStore(TABLE, aws[0])
+    target = ProbeTarget(
+        peer=Peer.INTERNAL_API,
+        method="POST",
+        url="http://peer/orders",
+        function_name="worker",
+        source_arns=("arn:queue",),
+    )
+    store.open(Peer.INTERNAL_API, "e2e", manual=True)
+
+    def operator_closes() -> None:  # what `ops breaker close` does: resume, then close
+        switch.enabled["esm-1"] = True
+        store.close(Peer.INTERNAL_API, "operator")
+
+    switch = RacingSwitch(operator_closes, "esm-1")
+    switch.enabled["esm-1"] = False  # paused by the operator's open
+    # Given a tick that read the breaker open, then paused after the operator had closed it
+    first = _probe(store, switch, answers=True).check(target)
+    assert first.open
+    assert (store.get(Peer.INTERNAL_API).is_open, switch.enabled["esm-1"]) == (False, False)
+
+    # When the next tick runs, Then the closed breaker's stage is resumed
+    second = _probe(store, switch, answers=True).check(target)
+    assert (second.open, second.resumed, switch.enabled["esm-1"]) == (False, ("esm-1",), True)
+    # And a tick with nothing to mend changes nothing
+    assert _probe(store, switch, answers=True).check(target).resumed == ()
+
+
 class FakeLambda:
     """Lambda's mapping API for `ops breaker`: Get and Update by UUID."""
 
