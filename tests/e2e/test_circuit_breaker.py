@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from local.send import http_request, post
+from local.send import http_request
 from tests.support.local_runtime import (
+    add_fault,
     deliver,
     event,
     named,
@@ -50,12 +51,7 @@ def test_an_internal_api_outage_past_the_retry_budget_dead_letters_nothing(
     internal = runtime["internal_api_url"]
     dlq_before = _dlq_depth(runtime)
     # Given the internal orders API answers 503 to every order for longer than the retry budget
-    status, text = post(
-        internal + "/_faults",
-        json.dumps({"path": "/orders", "method": "POST", "status": 503}).encode(),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, text
+    add_fault(runtime, peer="internal_api", path="/orders", method="POST", status=503)
     down_since = time.monotonic()
     orders = [f"QO-88{n:04d}" for n in range(8)]  # unique in the shared runtime
     event_ids = [deliver(runtime, order_webhook_body(o))[1]["data"]["event_id"] for o in orders]

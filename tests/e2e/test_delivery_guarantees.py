@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.send import http_request, post
+from local.send import http_request
 from tests.support.local_runtime import (
     add_fault,
     deliver,
@@ -157,12 +157,7 @@ def test_an_internal_api_outage_of_a_minute_is_ridden_out_without_an_operator(
 ) -> None:
     internal = runtime["internal_api_url"]
     # Given the internal orders API answers 503 to everything for a minute
-    status, text = post(
-        internal + "/_faults",
-        json.dumps({"path": "/orders", "method": "POST", "status": 503}).encode(),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, text
+    add_fault(runtime, peer="internal_api", path="/orders", method="POST", status=503)
     down_since = time.monotonic()
     orders = [f"QO-83{n:04d}" for n in range(12)]
     event_ids = [deliver(runtime, order_webhook_body(o))[1]["data"]["event_id"] for o in orders]

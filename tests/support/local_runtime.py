@@ -68,10 +68,11 @@ def deliveries_for(runtime: Runtime, event_id: str) -> list[dict[str, Any]]:
     return [d for d in json.loads(text) if d["idempotency_key"] == event_id]
 
 
-def add_fault(runtime: Runtime, **rule: Any) -> None:
-    """A fault rule of the marketplace stand-in (status, timeout, count...)."""
+def add_fault(runtime: Runtime, *, peer: str = "marketplace", **rule: Any) -> None:
+    """A fault rule (status, timeout, count...) of a peer's stand-in: `marketplace` or
+    `internal_api`."""
     status, text = post(
-        runtime["marketplace_url"] + "/_faults",
+        runtime[f"{peer}_url"] + "/_faults",
         json.dumps(rule).encode(),
         {"Content-Type": "application/json"},
     )

@@ -129,19 +129,24 @@ def test_a_stage_parks_records_once_its_failures_pass_the_threshold(aws: Any) ->
     assert message["MessageAttributes"][PARKED_ATTRIBUTE]["StringValue"] == "1"
 
 
+def _target(peer: Peer) -> ProbeTarget:
+    """The probe's view of one guarded stage: one worker on one queue."""
+    return ProbeTarget(
+        peer=peer,
+        method="POST",
+        url=f"http://peer/{peer.value}",
+        function_name="worker",
+        source_arns=("arn:queue",),
+    )
+
+
 def _probe(store: BreakerStore, switch: FakeSwitch, answers: bool) -> Probe:
     return Probe(store=store, switch=switch, answers=lambda _: answers)  # type: ignore[arg-type]
 
 
 def test_the_probe_closes_an_open_breaker_only_when_the_peer_answers(aws: Any) -> None:
     store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
-    target = ProbeTarget(
-        peer=Peer.INTERNAL_API,
-        method="POST",
-        url="http://peer/orders",
-        function_name="worker",
-        source_arns=("arn:queue",),
-    )
+    target = _target(Peer.INTERNAL_API)
     store.open(Peer.INTERNAL_API, "down")
     switch.enabled["esm-1"] = True  # the worker that opened it could not pause it
 
@@ -155,13 +160,7 @@ def test_the_probe_closes_an_open_breaker_only_when_the_peer_answers(aws: Any) -
 
 def test_the_probe_leaves_an_operators_open_breaker_open(aws: Any) -> None:
     store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
-    target = ProbeTarget(
-        peer=Peer.PROVIDER,
-        method="GET",
-        url="http://peer/v1",
-        function_name="worker",
-        source_arns=("arn:queue",),
-    )
+    target = _target(Peer.PROVIDER)
     store.open(Peer.PROVIDER, "maintenance window", manual=True)
     result = _probe(store, switch, answers=True).check(target)
     assert result.open
@@ -186,13 +185,7 @@ class RacingSwitch(FakeSwitch):
 
 def test_a_pause_that_loses_a_race_with_a_close_is_undone_at_the_next_tick(aws: Any) -> None:
     store = BreakerStore(TABLE, aws[0])
-    target = ProbeTarget(
-        peer=Peer.INTERNAL_API,
-        method="POST",
-        url="http://peer/orders",
-        function_name="worker",
-        source_arns=("arn:queue",),
-    )
+    target = _target(Peer.INTERNAL_API)
     store.open(Peer.INTERNAL_API, "e2e", manual=True)
 
     def operator_closes() -> None:  # what `ops breaker close` does: resume, then close
