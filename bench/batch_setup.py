@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from bench.replay import Replay
+
 ROOT = Path(__file__).resolve().parents[1]
 # What tests/conftest.py sets before anything imports boto3 or Powertools: no real account, no
 # tracing, quiet logs (Powertools reads these once, at import).
@@ -37,27 +39,6 @@ _PROCESS_ENV = {
 _ids = itertools.count(100000)
 
 
-class MotoCpu:
-    """CPU seconds the threads of this process spent inside moto, serving AWS calls: what runs
-    here and not on Lambda (there, an AWS call is a wait, not the caller's CPU)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-
-    def wrap(self, serve: Any) -> Any:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.thread_time()
-            try:
-                return serve(*args, **kwargs)
-            finally:
-                spent = time.thread_time() - started
-                with self._lock:
-                    self.seconds += spent
-
-        return timed
-
-
 @dataclass
 class BenchPipeline:
     resources: Any  # tests.support.aws.Resources
@@ -66,7 +47,7 @@ class BenchPipeline:
     internal_api: Any
     provider: Any  # local.provider_api.ProductDataApi
     peer_delay: list[float] = field(default_factory=lambda: [0.0])
-    moto_cpu: MotoCpu = field(default_factory=MotoCpu)
+    replay: Replay = field(default_factory=Replay)
 
     @contextmanager
     def peer_latency(self, seconds: float) -> Iterator[None]:
@@ -166,7 +147,7 @@ def bench_pipeline(cdk_out: Path) -> Iterator[BenchPipeline]:
         pytest.MonkeyPatch.context() as patch,
         open(os.devnull, "w") as devnull,
         redirect_stdout(devnull),
-        _aws(patch, cpu := MotoCpu()),
+        _aws(patch, replay := Replay()),
     ):
         from local.provider_api import ProductDataApi
         from tests.support import pipeline as support
@@ -178,7 +159,7 @@ def bench_pipeline(cdk_out: Path) -> Iterator[BenchPipeline]:
             stub() as internal,
             ProductDataApi(PROVIDER_KEY) as provider,
         ):
-            bench = BenchPipeline(None, "", market, internal, provider, moto_cpu=cpu)
+            bench = BenchPipeline(None, "", market, internal, provider, replay=replay)
             market.route("GET", r"/orders/QO-\d+", bench.delayed(support.serve_orders))
             internal.route("POST", r"/orders", bench.delayed(support.accept_order))
             for name, value in _provision(bench, cdk_out).items():
@@ -191,7 +172,7 @@ def bench_pipeline(cdk_out: Path) -> Iterator[BenchPipeline]:
 
 
 @contextmanager
-def _aws(patch: pytest.MonkeyPatch, cpu: MotoCpu) -> Iterator[None]:
+def _aws(patch: pytest.MonkeyPatch, replay: Replay) -> Iterator[None]:
     for name, value in _PROCESS_ENV.items():
         patch.setenv(name, os.environ.get(name, value) if "AWS" in name else value)
     patch.delenv("AWS_PROFILE", raising=False)
@@ -201,7 +182,7 @@ def _aws(patch: pytest.MonkeyPatch, cpu: MotoCpu) -> Iterator[None]:
 
     from tests.support.pipeline import serialise_dynamodb_writes
 
-    patch.setattr(BotocoreStubber, "__call__", cpu.wrap(BotocoreStubber.__call__))
+    patch.setattr(BotocoreStubber, "__call__", replay.wrap(BotocoreStubber.__call__))
 
     serialise_dynamodb_writes(patch)  # as the tests do: DynamoDB's atomic conditional writes
     with mock_aws():
