@@ -29,11 +29,13 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from botocore.config import Config
 from moto import mock_aws
 
 from local.http_stub import StubServer
 from local.moto_extensions import apply as extend_moto
 from local.provider_api import ProductDataApi
+from shared import aws_clients
 from tests.support.aws import PROVIDER_KEY, Peers, provision_pipeline
 from tests.support.pipeline import (
     MARKETPLACE_TOKEN,
@@ -47,6 +49,9 @@ from tests.support.signing import new_secret
 from tests.support.stack import fresh_template, session_dir, synthesized
 
 extend_moto()  # SQS message move tasks (native DLQ redrive), which moto lacks
+# The functions skip botocore's parameter check for speed (the services check every request);
+# here a malformed call fails at the client, naming the parameter, before moto could accept it.
+aws_clients.BOTO_CONFIG = aws_clients.BOTO_CONFIG.merge(Config(parameter_validation=True))
 
 
 @pytest.fixture(scope="session")
