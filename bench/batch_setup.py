@@ -100,7 +100,7 @@ class BenchPipeline:
     def _hook(self, event: str, hook: Any) -> Iterator[None]:
         from shared import aws_clients
 
-        dynamodb: list[Any] = [aws_clients.dynamodb().meta.client, aws_clients.dynamodb_client()]
+        dynamodb: list[Any] = [aws_clients.dynamodb_client()]
         others: list[Any] = [aws_clients.sqs(), aws_clients.s3()]
         service = event.partition(".")[2]  # "before-call" alone: every service
         clients = dynamodb if service == "dynamodb" else others if service else dynamodb + others

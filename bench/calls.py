@@ -50,7 +50,6 @@ def _metered() -> Iterator[Meter]:
 
     meter = Meter()
     clients = [
-        aws_clients.dynamodb().meta.client,
         aws_clients.dynamodb_client(),
         aws_clients.sqs(),
         aws_clients.s3(),

@@ -129,9 +129,9 @@ class Meter:
 
     def attach(self, client: Any) -> None:
         events, service = client.meta.events, client.meta.service_model.service_name
-        # The DynamoDB resource layer turns Python values into DynamoDB's JSON on
-        # `before-parameter-build.dynamodb` and back on `after-call.dynamodb`: the meter reads
-        # the requests after it and the responses before it, both in DynamoDB's JSON.
+        # The stores call the low-level client in DynamoDB's JSON (shared.item_table); a
+        # handler that registers a conversion on these events (boto3's resource layer does) runs
+        # around the meter: it reads the requests last and the responses first.
         uid = f"meter-{id(self)}"
         events.register_last(f"before-parameter-build.{service}", self._before, unique_id=uid)
         events.register_first(f"after-call.{service}", self._after, unique_id=f"{uid}-after")

@@ -30,7 +30,8 @@ class BreakerControl:
 
     @classmethod
     def of(cls, outputs: dict[str, Any], dynamodb: Any, lambda_client: Any) -> BreakerControl:
-        """From the stack's outputs: `CircuitBreakerTableName`, `CircuitBreakerMappings`."""
+        """From the stack's outputs: `CircuitBreakerTableName`, `CircuitBreakerMappings`;
+        `dynamodb` is a DynamoDB client (low-level)."""
         try:
             table = outputs["CircuitBreakerTableName"]
             mappings = json.loads(outputs["CircuitBreakerMappings"])

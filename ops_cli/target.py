@@ -126,7 +126,7 @@ class LocalTarget(Target):
         try:
             return BreakerControl.of(
                 state.get("outputs") or {},
-                boto3.resource("dynamodb", endpoint_url=state["moto_endpoint"], **local),
+                boto3.client("dynamodb", endpoint_url=state["moto_endpoint"], **local),
                 boto3.client("lambda", endpoint_url=state["lambda_endpoint"], **local),
             )
         except (BreakerError, KeyError) as exc:
@@ -182,7 +182,7 @@ class DeployedTarget(Target):
     def breakers(self) -> BreakerControl:
         try:
             return BreakerControl.of(
-                self._outputs, self._session.resource("dynamodb"), self._session.client("lambda")
+                self._outputs, self._session.client("dynamodb"), self._session.client("lambda")
             )
         except BreakerError as exc:
             raise TargetError(f"{self.label}: {exc}") from exc

@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Any
 
 from erp.inbox import LatestDelivery
-from shared import aws_clients
 from shared.claim_check import ClaimRef
 from shared.dynamo import expires_at, if_condition_holds, instant, stored, utc_now
+from shared.item_table import ItemTable
 from shared.sources import Source
 
 _LATEST_PREFIX = "erp-latest-delivery#"
@@ -29,7 +29,7 @@ class Outcome(StrEnum):
 
 class EntityStore:
     def __init__(self, table_name: str) -> None:
-        self._table = aws_clients.dynamodb().Table(table_name)
+        self._table = ItemTable(table_name)
 
     def apply(
         self,
@@ -86,7 +86,7 @@ class EntityStore:
 
 class LatestDeliveries:
     def __init__(self, table_name: str, window: timedelta) -> None:
-        self._table = aws_clients.dynamodb().Table(table_name)
+        self._table = ItemTable(table_name)
         self._window = window
 
     def get(self, entity_type: str, entity_id: str) -> LatestDelivery | None:

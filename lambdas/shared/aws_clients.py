@@ -14,7 +14,6 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
@@ -43,13 +42,9 @@ def s3() -> S3Client:
 
 
 @lru_cache(maxsize=1)
-def dynamodb() -> DynamoDBServiceResource:
-    return boto3.resource("dynamodb", config=BOTO_CONFIG)
-
-
-@lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
-    """Low-level client for libraries that serialise attribute values themselves (Powertools)."""
+    """The low-level client, no resource: the stores convert their items themselves
+    (`shared.item_table`), as Powertools' idempotency does."""
     return boto3.client("dynamodb", config=BOTO_CONFIG)
 
 
@@ -60,5 +55,5 @@ def secretsmanager() -> SecretsManagerClient:
 
 def reset() -> None:
     """Forget every client (tests start a fresh emulator per test)."""
-    for factory in (sqs, s3, dynamodb, dynamodb_client, secretsmanager):
+    for factory in (sqs, s3, dynamodb_client, secretsmanager):
         factory.cache_clear()

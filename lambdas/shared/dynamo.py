@@ -93,11 +93,9 @@ def json_number(value: Any) -> Any:
 def old_item(exc: ClientError) -> dict[str, Any]:
     """The item a conditional write found (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), in
     the resource API's types: the error response is not deserialised by boto3."""
-    from boto3.dynamodb.types import TypeDeserializer  # only a refused write needs it
+    from shared.item_table import from_attributes
 
-    raw = cast("dict[str, Any]", dict(exc.response).get("Item") or {})
-    deserializer = TypeDeserializer()
-    return {name: deserializer.deserialize(value) for name, value in raw.items()}
+    return from_attributes(cast("dict[str, Any]", dict(exc.response).get("Item") or {}))
 
 
 def epoch_millis() -> int:

@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from shared import aws_clients
 from shared.dynamo import plain
 from shared.indexes import EVENTS_BY_PIPELINE, EVENTS_BY_STATUS
+from shared.item_table import ItemTable, batch_get
 from shared.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from boto3.dynamodb.conditions import Key
-
-# What BatchGetItem takes at most per call.
-_BATCH_GET_KEYS = 100
 
 # What a page of either index may end at: the table's key and the index's.
 _CURSOR_KEYS = frozenset(
@@ -36,7 +33,7 @@ class EventReads:
     """Adapter over the events table (partition key `event_id`): the reads."""
 
     def __init__(self, table_name: str) -> None:
-        self._table = aws_clients.dynamodb().Table(table_name)
+        self._table = ItemTable(table_name)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         response = self._table.get_item(Key={"event_id": event_id}, ConsistentRead=True)
@@ -148,18 +145,8 @@ class EventReads:
         """The events `found` through an index, as the table has them now, in the same order;
         one that expired meanwhile is left out."""
         keys = [{"event_id": item["event_id"]} for item in found]
-        name = self._table.name
-        resource = aws_clients.dynamodb()
-        events: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), _BATCH_GET_KEYS):
-            request: dict[str, Any] = {
-                name: {"Keys": keys[start : start + _BATCH_GET_KEYS], "ConsistentRead": True}
-            }
-            while request:  # what DynamoDB left unprocessed is asked again
-                response = resource.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(name, []):
-                    events[str(item["event_id"])] = item
-                request = dict(response.get("UnprocessedKeys") or {})
+        read = batch_get(self._table.name, keys, ConsistentRead=True)
+        events = {str(item["event_id"]): item for item in read}
         return [events[key] for item in found if (key := str(item["event_id"])) in events]
 
 

@@ -28,7 +28,7 @@ def breakers(pipeline: Pipeline) -> Iterator[BreakerStore]:
     guarded = GuardedStages.model_validate_json(os.environ["CIRCUIT_BREAKER"])
     circuit.stage_breakers.cache_clear()
     mappings.lambda_client.cache_clear()
-    yield BreakerStore(guarded.table_name, boto3.resource("dynamodb", region_name=REGION))
+    yield BreakerStore(guarded.table_name, boto3.client("dynamodb", region_name=REGION))
     circuit.stage_breakers.cache_clear()
     mappings.lambda_client.cache_clear()
 

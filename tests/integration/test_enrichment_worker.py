@@ -183,7 +183,7 @@ def test_a_batch_writes_its_products_in_one_batch_write_not_one_put_each(
     body = {**enrichment_body(20, batch_size=20), "products": products(20, unknown=2)}
     assert start("cat-writes", body)["statusCode"] == 202
     calls: list[str] = []
-    client = aws_clients.dynamodb().meta.client
+    client = aws_clients.dynamodb_client()
     products_table = tables.products().name
 
     def count(params: dict[str, Any], model: Any, **_: Any) -> None:

@@ -35,13 +35,13 @@ def fail_first_write_of(monkeypatch: pytest.MonkeyPatch, entity_id: str) -> list
     """The entity store's first write of `entity_id` is throttled; returns what was refused."""
     from shared import aws_clients
 
-    client = aws_clients.dynamodb().meta.client
+    client = aws_clients.dynamodb_client()
     original = client.update_item
     refused: list[str] = []
 
     def flaky(**kwargs: Any) -> Any:
         is_target = kwargs.get("TableName") == tables.entities().name
-        if is_target and kwargs["Key"]["entity_id"] == entity_id and not refused:
+        if is_target and kwargs["Key"]["entity_id"] == {"S": entity_id} and not refused:
             refused.append(entity_id)
             code = "ProvisionedThroughputExceededException"
             raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "UpdateItem")

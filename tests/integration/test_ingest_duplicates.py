@@ -101,7 +101,7 @@ def test_an_accepted_delivery_costs_a_put_a_send_and_an_update(pipeline: Pipelin
     def record(model: Any, **_: Any) -> None:
         calls.append(f"{model.service_model.service_name}.{model.name}")
 
-    for client in (aws_clients.dynamodb().meta.client, aws_clients.sqs()):
+    for client in (aws_clients.dynamodb_client(), aws_clients.sqs()):
         client.meta.events.register("before-parameter-build", record)
     body = order_webhook_body()
     headers = signed_headers(body, pipeline.signing_secret)

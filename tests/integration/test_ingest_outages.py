@@ -84,7 +84,7 @@ def test_events_table_down_is_503_and_nothing_is_acknowledged(
     headers = signed_headers(body, pipeline.signing_secret)
     with monkeypatch.context() as patch:
         # The events table goes through the resource's client; Powertools has its own client.
-        patch.setattr(aws_clients.dynamodb().meta.client, "put_item", refuse)
+        patch.setattr(aws_clients.dynamodb_client(), "put_item", refuse)
         response = post_webhook(body, headers)
     assert response["statusCode"] == 503
 

@@ -84,7 +84,7 @@ def fail_entity_writes(monkeypatch: pytest.MonkeyPatch, code: str, times: int) -
     """The entity store's next `times` writes fail with `code`; returns the failures so far."""
     from shared import aws_clients
 
-    client = aws_clients.dynamodb().meta.client
+    client = aws_clients.dynamodb_client()
     original = client.update_item
     entities_table = tables.entities().name
     failures: list[str] = []

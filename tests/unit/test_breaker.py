@@ -44,7 +44,7 @@ class FakeSwitch:
 def aws() -> Iterator[Any]:
     with mock_aws():
         aws_clients.reset()
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": "peer", "KeyType": "HASH"}],

@@ -4,7 +4,7 @@ again after a pause, and a clear failure when some never go."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -12,8 +12,8 @@ from catalog.store import table
 from catalog.store.table import WritesIncompleteError, put_in_batches
 
 
-class FakeResource:
-    """A DynamoDB resource whose BatchWriteItem leaves the first item of a call unprocessed for
+class FakeClient:
+    """A DynamoDB client whose BatchWriteItem leaves the first item of a call unprocessed for
     its first `throttled` calls."""
 
     def __init__(self, throttled: int) -> None:
@@ -22,7 +22,7 @@ class FakeResource:
 
     def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
         [(name, requests)] = RequestItems.items()
-        self.calls.append([r["PutRequest"]["Item"]["id"] for r in requests])
+        self.calls.append([r["PutRequest"]["Item"]["id"]["S"] for r in requests])
         if len(self.calls) <= self.throttled:
             return {"UnprocessedItems": {name: requests[:1]}}
         return {"UnprocessedItems": {}}
@@ -40,33 +40,33 @@ def items(count: int) -> list[dict[str, Any]]:
 
 
 def test_items_are_written_25_per_call(pauses: list[float]) -> None:
-    resource = FakeResource(throttled=0)
+    client = FakeClient(throttled=0)
 
-    assert put_in_batches(resource, "products", items(60)) == 3
+    assert put_in_batches("products", items(60), client=cast(Any, client)) == 3
 
-    assert [len(call) for call in resource.calls] == [25, 25, 10]
+    assert [len(call) for call in client.calls] == [25, 25, 10]
     assert pauses == []
 
 
 def test_unprocessed_items_are_sent_again_after_a_growing_pause(pauses: list[float]) -> None:
     # Given DynamoDB leaves one item unprocessed twice
-    resource = FakeResource(throttled=2)
+    client = FakeClient(throttled=2)
 
     # When 3 items are written
-    calls = put_in_batches(resource, "products", items(3))
+    calls = put_in_batches("products", items(3), client=cast(Any, client))
 
     # Then only the unprocessed one is sent again, after a pause each time, and all are written
     assert calls == 3
-    assert resource.calls == [["i0", "i1", "i2"], ["i0"], ["i0"]]
+    assert client.calls == [["i0", "i1", "i2"], ["i0"], ["i0"]]
     assert len(pauses) == 2
     assert all(0 <= p <= 0.05 * 2**n for n, p in enumerate(pauses, start=1))
 
 
 def test_items_that_never_go_raise_with_how_many(pauses: list[float]) -> None:
-    resource = FakeResource(throttled=100)
+    client = FakeClient(throttled=100)
 
     with pytest.raises(WritesIncompleteError, match="1 of 2 items to products still unprocessed"):
-        put_in_batches(resource, "products", items(2))
+        put_in_batches("products", items(2), client=cast(Any, client))
 
-    assert len(resource.calls) == table.WRITE_ATTEMPTS
+    assert len(client.calls) == table.WRITE_ATTEMPTS
     assert len(pauses) == table.WRITE_ATTEMPTS - 1

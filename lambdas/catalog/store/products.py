@@ -7,37 +7,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalog.store.table import put_in_batches
-from shared import aws_clients
 from shared.dynamo import stored, utc_now
-
-_KEYS_PER_READ = 100  # the BatchGetItem maximum
+from shared.item_table import batch_get
 
 
 class ProductStore:
     def __init__(self, table_name: str) -> None:
-        self._resource = aws_clients.dynamodb()
-        self._table = self._resource.Table(table_name)
         self._name = table_name
 
     def done(self, catalog_id: str, tracking_id: str, product_ids: Iterable[str]) -> set[str]:
         """The products this enrichment already finished (enriched or failed for good)."""
         keys = [{"catalog_id": catalog_id, "product_id": pid} for pid in product_ids]
-        found: set[str] = set()
-        for start in range(0, len(keys), _KEYS_PER_READ):
-            request: dict[str, Any] = {
-                self._name: {
-                    "Keys": keys[start : start + _KEYS_PER_READ],
-                    "ProjectionExpression": "product_id, tracking_id",
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = self._resource.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._name, []):
-                    if item.get("tracking_id") == tracking_id:
-                        found.add(str(item["product_id"]))
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        read = batch_get(
+            self._name, keys, ProjectionExpression="product_id, tracking_id", ConsistentRead=True
+        )
+        return {str(item["product_id"]) for item in read if item.get("tracking_id") == tracking_id}
 
     def put_many(
         self, catalog_id: str, tracking_id: str, products: dict[str, dict[str, Any]]
@@ -58,4 +42,4 @@ class ProductStore:
             }
             for product_id, fields in products.items()
         ]
-        return put_in_batches(self._resource, self._name, items)
+        return put_in_batches(self._name, items)

@@ -76,7 +76,7 @@ class EnrichmentRequests(StatusTable):
         return True
 
     def _write_chunk(self, items: list[dict[str, Any]]) -> None:
-        put_in_batches(self._resource, self._table.name, items)
+        put_in_batches(self._table.name, items)
 
     def record_queued(
         self, catalog_id: str, tracking_id: str, unsent: list[str], send_calls: int

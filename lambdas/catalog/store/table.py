@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.status import BatchStatus
 from shared import aws_clients
 from shared.dynamo import if_condition_holds
 from shared.indexes import ENRICHMENTS_BY_USER
+from shared.item_table import ItemTable, put_requests
 from shared.paging import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 LATEST = "latest"
 # What a page of the by-user index may end at: the table's key and the index's.
@@ -30,21 +34,24 @@ class WritesIncompleteError(Exception):
     """DynamoDB kept refusing some writes (throttling): the request must be retried."""
 
 
-def put_in_batches(resource: Any, table_name: str, items: list[dict[str, Any]]) -> int:
+def put_in_batches(
+    table_name: str, items: list[dict[str, Any]], *, client: DynamoDBClient | None = None
+) -> int:
     """Put `items` with BatchWriteItem, WRITES_PER_CALL at a time; what DynamoDB leaves
     unprocessed (throttling) is sent again after an exponential, jittered pause, and
     WritesIncompleteError says how many never went after WRITE_ATTEMPTS calls. Unconditional:
     only for items a second write would leave the same. Returns the calls made."""
+    dynamodb = client or aws_clients.dynamodb_client()
     calls = 0
     for start in range(0, len(items), WRITES_PER_CALL):
         chunk = items[start : start + WRITES_PER_CALL]
-        request: dict[str, Any] = {table_name: [{"PutRequest": {"Item": i}} for i in chunk]}
+        request = put_requests(table_name, chunk)
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:
                 # Full jitter: concurrent writers throttled together do not retry together.
                 time.sleep(random.uniform(0, _FIRST_PAUSE_SECONDS * 2**attempt))  # noqa: S311
             calls += 1
-            response = resource.batch_write_item(RequestItems=request)
+            response = dynamodb.batch_write_item(RequestItems=request)
             request = dict(response.get("UnprocessedItems") or {})
             if not request:
                 break
@@ -82,8 +89,7 @@ def status_in(allowed: frozenset[BatchStatus], values: dict[str, Any]) -> str:
 
 class StatusTable:
     def __init__(self, table_name: str) -> None:
-        self._resource = aws_clients.dynamodb()
-        self._table = self._resource.Table(table_name)
+        self._table = ItemTable(table_name)
 
     def latest(self, catalog_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shared import aws_clients
 from shared.breaker.settings import BreakerState, Peer
 from shared.dynamo import condition_failed, if_condition_holds, utc_now
+from shared.item_table import ItemTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 _NAMES = {"#state": "breaker_state", "#window": "window"}
 
@@ -58,8 +61,9 @@ class PeerBreaker:
 
 
 class BreakerStore:
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
-        self._table = (dynamodb or aws_clients.dynamodb()).Table(table_name)
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        """`client`: the container's by default (the ops CLI passes its own)."""
+        self._table = ItemTable(table_name, client)
 
     def get(self, peer: Peer) -> PeerBreaker:
         item = self._table.get_item(Key={"peer": peer.value}, ConsistentRead=True).get("Item")
