@@ -106,10 +106,15 @@ def _section(rows: list[Row], runs: int) -> Section:
             "CPU, spent one thread at a time.",
             "The ERP sync's batch is 10 different entities (entities run concurrently); the "
             "updates of one entity run one after another, in the order they were sent. Its "
-            "record is CPU-bound between its 4 DynamoDB calls (~5 ms of botocore per record "
-            "here): on Lambda a function's CPU share grows with its memory (one full vCPU at "
-            "1,769 MB), so at prod's 512 MB the same batch spends about 3.5x that CPU and its "
-            "ratio is higher than here; this machine's figure holds at >= 1,769 MB.",
+            "record is CPU-bound between its 4 DynamoDB calls (6-8 ms of CPU per record here, "
+            "most of it botocore's): on Lambda a function's CPU share grows with its memory "
+            "(one full vCPU at 1,769 MB), so at prod's 512 MB the same batch spends about 3.5x "
+            "that CPU and its ratio is higher than here; this machine's figure holds at >= "
+            "1,769 MB.",
+            "The stores call the low-level DynamoDB client (shared.item_table), not boto3's "
+            "Table resource, whose generic transformation and deep copy of every request were "
+            "about a fifth of a call's CPU (ERP sync replayed: 1.8-2.1x with it, 1.4-1.5x "
+            "without).",
             "Tried and left: subtracting moto's CPU (thread time inside its botocore stub) from "
             "each wall time (varied 1.8-3.5x between runs for the ERP sync: moto's CPU also "
             "delayed the other threads); a moto server in a child process (as CPU-bound, plus "
