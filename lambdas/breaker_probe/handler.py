@@ -3,6 +3,8 @@ peer answers again, and report each breaker's state (`CircuitOpen`, the alarm's 
 
 from __future__ import annotations
 
+import shared.startup
+
 from functools import lru_cache
 from typing import Any
 
@@ -45,3 +47,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  #
     for target, result in zip(targets, results, strict=True):
         emit(Metric.CIRCUIT_OPEN, target.peer, 1 if result.open else 0)
     return {"breakers": [r.__dict__ for r in results]}
+
+
+shared.startup.loaded()  # last: every object of the cold start is built

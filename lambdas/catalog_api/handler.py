@@ -4,6 +4,8 @@ enrichment is the catalog intake's (`catalog.intake`); progress is read from the
 
 from __future__ import annotations
 
+import shared.startup
+
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Annotated
@@ -125,3 +127,5 @@ def user_enrichments(
 
 
 handler = api_handler(app)
+
+shared.startup.loaded()  # last: every object of the cold start is built

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shared.startup
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,3 +68,5 @@ def _deps() -> _Worker:
 
 
 handler = message_handler(DOWNLOAD, _deps, DownloadRequested)
+
+shared.startup.loaded()  # last: every object of the cold start is built

@@ -3,6 +3,8 @@ tracks its batches in the enrichment table, not the events table, and needs no e
 
 from __future__ import annotations
 
+import shared.startup
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,3 +71,5 @@ def _batch_failed(sqs_record: SQSRecord, reason: str) -> None:
 
 
 handler = message_handler(ENRICH, _deps, EnrichmentBatchRequested)
+
+shared.startup.loaded()  # last: every object of the cold start is built

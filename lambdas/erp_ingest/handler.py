@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shared.startup
+
 from datetime import timedelta
 from functools import lru_cache
 from http import HTTPStatus
@@ -58,3 +60,5 @@ def receive_entity_webhook(entity: EntityRoute) -> Response[str]:
 
 
 handler = api_handler(app)
+
+shared.startup.loaded()  # last: every object of the cold start is built

@@ -3,6 +3,8 @@ priority lane's queue; a non-retryable failure goes to the DLQ of the lane it ca
 
 from __future__ import annotations
 
+import shared.startup
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,3 +71,5 @@ def sync(record: SQSRecord, attempt: Attempt) -> None:
 
 
 handler = worker_handler(lambda: _deps().runtime, sync)
+
+shared.startup.loaded()  # last: every object of the cold start is built

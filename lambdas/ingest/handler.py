@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shared.startup
+
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
@@ -34,3 +36,5 @@ def receive_order_webhook() -> Response[str]:
 
 
 handler = api_handler(app)
+
+shared.startup.loaded()  # last: every object of the cold start is built

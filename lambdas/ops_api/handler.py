@@ -4,6 +4,8 @@ one is a 400 VALIDATION_ERROR naming it."""
 
 from __future__ import annotations
 
+import shared.startup
+
 from collections.abc import Callable
 from functools import lru_cache
 from http import HTTPStatus
@@ -215,3 +217,5 @@ def redrive_progress(queue: Stage) -> Response[str]:
 
 
 handler = api_handler(app)
+
+shared.startup.loaded()  # last: every object of the cold start is built

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shared.startup
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,3 +61,5 @@ def _deps() -> _Worker:
 
 
 handler = message_handler(PROCESSING, _deps, ProcessingRequested)
+
+shared.startup.loaded()  # last: every object of the cold start is built

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shared.startup
+
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,3 +48,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  #
     }
     logger.info("sweep finished", extra=summary)
     return summary
+
+
+shared.startup.loaded()  # last: every object of the cold start is built

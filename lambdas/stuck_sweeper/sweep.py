@@ -14,7 +14,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from replay import requeue
 from shared.dynamo import iso_time
 from shared.errors import NotReplayableError
 from shared.event_status import IN_FLIGHT_STATUSES
@@ -71,6 +70,9 @@ def _handle(
     mark = {"at": iso_time(now), "from_status": event.get("status")}
     if not events.mark_once(event_id, REQUEUE_MARK, mark, seen_update=str(event["updated_at"])):
         return  # it moved since it was read (or another sweep took it): not stuck
+    # Only a stuck event needs the pipelines' message models: not every sweep's cold start.
+    from replay import requeue
+
     try:
         stage = requeue(event, queues)
     except NotReplayableError as exc:
