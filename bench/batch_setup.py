@@ -180,11 +180,11 @@ def _aws(patch: pytest.MonkeyPatch, replay: Replay) -> Iterator[None]:
     from moto import mock_aws
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from tests.support.pipeline import serialise_dynamodb_writes
+    from local.moto_extensions import apply as extend_moto
 
     patch.setattr(BotocoreStubber, "__call__", replay.wrap(BotocoreStubber.__call__))
 
-    serialise_dynamodb_writes(patch)  # as the tests do: DynamoDB's atomic conditional writes
+    extend_moto()  # as the tests do: DynamoDB's atomic writes
     with mock_aws():
         yield
 

@@ -3,6 +3,10 @@
 - SQS message move tasks (`StartMessageMoveTask`, `ListMessageMoveTasks`: the native DLQ
   redrive), moving the dead-letter queue's visible messages at once and reporting a COMPLETED
   task.
+- DynamoDB's atomic writes: DynamoDB applies each write to an item as one step (a conditional
+  write's check with it); moto checks and writes without a lock, so two of the server's request
+  threads (or the tests' worker threads) writing one item can both pass a condition, or one can
+  lose the other's update. One lock over every write gives DynamoDB's guarantee.
 - Lambda's `GetAccountSettings` (what `ops preflight` checks reserved concurrency against): the
   account's concurrency limit is moto's own `MOTO_LAMBDA_CONCURRENCY_QUOTA` (1000 when unset,
   AWS's default), and what is unreserved is that minus every function's reservation.
@@ -17,6 +21,7 @@ import base64
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -24,6 +29,7 @@ from typing import Any
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import ActionResult
+from moto.dynamodb.models import DynamoDBBackend
 from moto.sqs.responses import SQSResponse
 
 DEFAULT_LAMBDA_CONCURRENCY = 1000
@@ -99,7 +105,26 @@ def _get_account_settings(self: Any) -> str:
     )
 
 
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_WRITE_LOCK = threading.RLock()  # re-entrant: a batch or transaction writes through put_item
+
+
+def _atomic_dynamodb_writes() -> None:
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "atomic", False):
+            continue  # applied already
+
+        def atomic(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return __original(*args, **kwargs)
+
+        atomic.atomic = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, atomic)
+
+
 def apply() -> None:
+    _atomic_dynamodb_writes()
     SQSResponse.start_message_move_task = _start_message_move_task  # type: ignore[attr-defined]
     SQSResponse.list_message_move_tasks = _list_message_move_tasks  # type: ignore[attr-defined]
     LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]

@@ -42,13 +42,12 @@ from tests.support.pipeline import (
     Pipeline,
     accept_order,
     cold_start,
-    serialise_dynamodb_writes,
     serve_orders,
 )
 from tests.support.signing import new_secret
 from tests.support.stack import fresh_template, session_dir, synthesized
 
-extend_moto()  # SQS message move tasks (native DLQ redrive), which moto lacks
+extend_moto()  # DynamoDB's atomic writes; SQS message move tasks (native DLQ redrive)
 # The functions skip botocore's parameter check for speed (the services check every request);
 # here a malformed call fails at the client, naming the parameter, before moto could accept it.
 aws_clients.BOTO_CONFIG = aws_clients.BOTO_CONFIG.merge(Config(parameter_validation=True))
@@ -64,7 +63,6 @@ def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pipeline(monkeypatch: pytest.MonkeyPatch, cdk_out: Path) -> Iterator[Pipeline]:
     """moto with the template's resources, stub marketplace and internal APIs, the functions'
     environment set."""
-    serialise_dynamodb_writes(monkeypatch)
     signing_secret = new_secret()
     with (
         mock_aws(),

@@ -4,12 +4,7 @@ per-container caches the functions keep, which a test clears as a cold start wou
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any
-
-import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from local.http_stub import RecordedRequest, StubResponse, StubServer
 from local.provider_api import ProductDataApi
@@ -71,17 +66,3 @@ def accept_order(request: RecordedRequest) -> StubResponse:
     """The internal orders API's POST /orders."""
     key = request.headers.get("Idempotency-Key", "")
     return StubResponse(201, {"id": f"INT-{key[:8]}"})
-
-
-def serialise_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each conditional write atomically; moto's in-process backend checks the
-    condition and writes without a lock, so two threads can both pass. Give it the guarantee."""
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def atomic(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
