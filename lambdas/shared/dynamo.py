@@ -12,6 +12,8 @@ from typing import Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
+from shared.item_table import from_attributes
+
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 T = TypeVar("T")
 
@@ -93,8 +95,6 @@ def json_number(value: Any) -> Any:
 def old_item(exc: ClientError) -> dict[str, Any]:
     """The item a conditional write found (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), in
     the resource API's types: the error response is not deserialised by boto3."""
-    from shared.item_table import from_attributes
-
     return from_attributes(cast("dict[str, Any]", dict(exc.response).get("Item") or {}))
 
 
