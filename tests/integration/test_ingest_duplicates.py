@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import boto3
+import pytest
 
 from shared.dynamo import epoch_millis
 from shared.event_recorder import CLAIM, HELD_UNTIL
@@ -126,7 +127,22 @@ def _hold(event_id: str, *, until: int) -> None:
     )
 
 
-def test_concurrent_deliveries_of_one_webhook_id_create_one_event(pipeline: Pipeline) -> None:
+def test_concurrent_deliveries_of_one_webhook_id_create_one_event(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lambda runs one invocation per execution environment at a time; here four share one
+    # process, and Powertools' metric set is process-wide: one delivery's flush could empty it
+    # between another's emptiness check and its serialisation. Flushes take turns, as on Lambda.
+    from shared.observability import metrics
+
+    flushing = threading.Lock()
+    flush = metrics.provider.flush_metrics
+
+    def flush_in_turn(raise_on_empty_metrics: bool = False) -> None:
+        with flushing:
+            flush(raise_on_empty_metrics=raise_on_empty_metrics)
+
+    monkeypatch.setattr(metrics.provider, "flush_metrics", flush_in_turn)
     body = order_webhook_body()
     headers = signed_headers(body, pipeline.signing_secret)
     barrier = threading.Barrier(4)
@@ -142,6 +158,7 @@ def test_concurrent_deliveries_of_one_webhook_id_create_one_event(pipeline: Pipe
     for thread in threads:
         thread.join(timeout=30)
 
+    assert len(responses) == 4, "a delivery raised instead of answering"
     statuses = sorted(r["statusCode"] for r in responses)
     assert statuses.count(202) == 1, statuses
     # The others either saw it in flight (409, retry) or finished (200 duplicate).
