@@ -11,6 +11,8 @@ hold attribute values or condition objects are converted.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,22 @@ _ITEM_ARGUMENTS = ("Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValue
 _CONDITION_ARGUMENTS = ("KeyConditionExpression", "FilterExpression", "ConditionExpression")
 _ITEM_ANSWERS = ("Item", "Attributes", "LastEvaluatedKey")
 _BATCH_GET_KEYS = 100  # the BatchGetItem maximum
+# Calls per chunk of a batch read or write before what DynamoDB keeps leaving unprocessed (it
+# throttles) fails the work, so that its caller's retry (a redelivery, a client's) comes later.
+BATCH_ATTEMPTS = 5
+_FIRST_PAUSE_SECONDS = 0.05
+
+
+class BatchIncompleteError(Exception):
+    """DynamoDB kept leaving part of a batch read or write unprocessed (throttling): the work
+    must be retried later."""
+
+
+def pause_before(attempt: int) -> None:
+    """Nothing before a chunk's first call; then an exponential pause with full jitter, so that
+    concurrent callers throttled together do not come back together."""
+    if attempt:
+        time.sleep(random.uniform(0, _FIRST_PAUSE_SECONDS * 2**attempt))  # noqa: S311
 
 
 def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,17 +134,27 @@ def batch_get(
     **options: Any,
 ) -> list[dict[str, Any]]:
     """The items at `keys` (BatchGetItem, at most 100 keys per call; what DynamoDB leaves
-    unprocessed is asked again), in no particular order; a missing item is left out.
+    unprocessed is asked again after `pause_before`, BatchIncompleteError when some is still
+    unread after BATCH_ATTEMPTS calls), in no particular order; a missing item is left out.
     `options`: the table's request options (ProjectionExpression, ConsistentRead...)."""
     dynamodb = client or aws_clients.dynamodb_client()
     items: list[dict[str, Any]] = []
     for start in range(0, len(keys), _BATCH_GET_KEYS):
         chunk = [to_attributes(key) for key in keys[start : start + _BATCH_GET_KEYS]]
         request: dict[str, Any] = {table_name: {"Keys": chunk, **options}}
-        while request:
+        for attempt in range(BATCH_ATTEMPTS):
+            pause_before(attempt)
             answer = dynamodb.batch_get_item(RequestItems=request)
             items += [from_attributes(i) for i in answer.get("Responses", {}).get(table_name, [])]
             request = dict(answer.get("UnprocessedKeys") or {})  # already in DynamoDB's form
+            if not request:
+                break
+        else:
+            unread = len(request.get(table_name, {}).get("Keys", []))
+            raise BatchIncompleteError(
+                f"{unread} of {len(keys)} keys of {table_name} still unprocessed after "
+                f"{BATCH_ATTEMPTS} BatchGetItem attempts"
+            )
     return items
 
 

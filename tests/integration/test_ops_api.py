@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from local.http_stub import StubResponse
 from tests.support.flows import accept_webhook, event_item, run_download, run_processing
@@ -224,3 +225,66 @@ def test_replaying_an_event_that_is_not_dead_lettered_needs_force(pipeline: Pipe
     assert "not DEAD_LETTERED" in response_json(refused)["error"]["message"]
     assert forced["statusCode"] == 202
     assert len(receive(pipeline.resources.download.url)) == 2  # the original and the replay
+
+
+def _aws_error(code: str, status: int, operation: str) -> ClientError:
+    return ClientError(
+        cast(Any, {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}),
+        operation,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)],
+)
+def test_dynamodb_throttled_or_failing_is_503_with_retry_after(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, code: str, status: int
+) -> None:
+    from shared import aws_clients
+
+    event_id = accept_webhook(pipeline.signing_secret, "QO-424243")
+
+    def refuse(**_: Any) -> None:
+        raise _aws_error(code, status, "GetItem")
+
+    monkeypatch.setattr(aws_clients.dynamodb_client(), "get_item", refuse)
+    response = get_event(event_id)
+
+    assert response["statusCode"] == 503
+    assert response["multiValueHeaders"]["Retry-After"] == ["5"]
+    assert response_json(response)["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_an_aws_refusal_a_retry_cannot_fix_is_500_not_503(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import aws_clients
+
+    def refuse(**_: Any) -> None:
+        raise _aws_error("AccessDeniedException", 400, "GetItem")
+
+    monkeypatch.setattr(aws_clients.dynamodb_client(), "get_item", refuse)
+    response = get_event(str(uuid.uuid4()))
+
+    assert response["statusCode"] == 500
+    assert "Retry-After" not in response["multiValueHeaders"]
+    assert response_json(response)["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_a_list_whose_batch_read_dynamodb_keeps_throttling_is_503(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import aws_clients
+
+    accept_webhook(pipeline.signing_secret, "QO-424244")
+    monkeypatch.setattr("time.sleep", lambda _: None)  # the pauses between attempts
+
+    def nothing_processed(RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(aws_clients.dynamodb_client(), "batch_get_item", nothing_processed)
+    response = ops("GET", "/events", "/events", {"status": "QUEUED"})
+
+    assert response["statusCode"] == 503
+    assert response_json(response)["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -8,8 +8,8 @@ from typing import Any, cast
 
 import pytest
 
-from catalog.store import table
 from catalog.store.table import WritesIncompleteError, put_in_batches
+from shared.item_table import BATCH_ATTEMPTS
 
 
 class FakeClient:
@@ -68,5 +68,5 @@ def test_items_that_never_go_raise_with_how_many(pauses: list[float]) -> None:
     with pytest.raises(WritesIncompleteError, match="1 of 2 items to products still unprocessed"):
         put_in_batches("products", items(2), client=cast(Any, client))
 
-    assert len(client.calls) == table.WRITE_ATTEMPTS
-    assert len(pauses) == table.WRITE_ATTEMPTS - 1
+    assert len(client.calls) == BATCH_ATTEMPTS
+    assert len(pauses) == BATCH_ATTEMPTS - 1

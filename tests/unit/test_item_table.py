@@ -3,6 +3,7 @@ boto3's Table resource does, condition objects included, and reads every key of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,15 @@ from moto import mock_aws
 
 from shared import aws_clients
 from shared.dynamo import condition_failed
-from shared.item_table import ItemTable, batch_get, from_attributes, put_requests, to_attributes
+from shared.item_table import (
+    BATCH_ATTEMPTS,
+    BatchIncompleteError,
+    ItemTable,
+    batch_get,
+    from_attributes,
+    put_requests,
+    to_attributes,
+)
 
 TABLE = "items"
 ITEM: dict[str, Any] = {
@@ -147,6 +156,33 @@ def test_a_batch_read_asks_again_for_what_dynamodb_left_unprocessed() -> None:
 
     assert sorted(read, key=lambda item: item["sk"]) == keys
     assert client.requests[1][TABLE] == {"Keys": [to_attributes(keys[0])], "ConsistentRead": True}
+
+
+def test_a_batch_read_dynamodb_keeps_throttling_fails_after_bounded_paused_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class AlwaysThrottled:
+        calls = 0
+
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+            self.calls += 1
+            keys = RequestItems[TABLE]["Keys"]
+            return {
+                "Responses": {TABLE: keys[:1]},  # one key read, the others left each time
+                "UnprocessedKeys": {TABLE: {**RequestItems[TABLE], "Keys": keys[1:]}},
+            }
+
+    pauses: list[float] = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    client = AlwaysThrottled()
+    keys = [{"pk": "k", "sk": str(n)} for n in range(10)]
+
+    with pytest.raises(BatchIncompleteError, match="5 of 10 keys of items still unprocessed"):
+        batch_get(TABLE, keys, client=client)  # type: ignore[arg-type]
+
+    assert client.calls == BATCH_ATTEMPTS
+    assert len(pauses) == BATCH_ATTEMPTS - 1
+    assert all(0 <= p <= 0.05 * 2**n for n, p in enumerate(pauses, start=1))
 
 
 def test_put_requests_are_in_dynamodb_s_form_and_convert_back() -> None:

@@ -4,15 +4,19 @@ loop both catalog tables are written with."""
 
 from __future__ import annotations
 
-import random
-import time
 from typing import TYPE_CHECKING, Any
 
 from catalog.status import BatchStatus
 from shared import aws_clients
 from shared.dynamo import if_condition_holds
 from shared.indexes import ENRICHMENTS_BY_USER
-from shared.item_table import ItemTable, put_requests
+from shared.item_table import (
+    BATCH_ATTEMPTS,
+    BatchIncompleteError,
+    ItemTable,
+    pause_before,
+    put_requests,
+)
 from shared.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -26,11 +30,9 @@ _CURSOR_KEYS = frozenset(
 
 
 WRITES_PER_CALL = 25  # the BatchWriteItem maximum
-WRITE_ATTEMPTS = 5
-_FIRST_PAUSE_SECONDS = 0.05
 
 
-class WritesIncompleteError(Exception):
+class WritesIncompleteError(BatchIncompleteError):
     """DynamoDB kept refusing some writes (throttling): the request must be retried."""
 
 
@@ -38,18 +40,16 @@ def put_in_batches(
     table_name: str, items: list[dict[str, Any]], *, client: DynamoDBClient | None = None
 ) -> int:
     """Put `items` with BatchWriteItem, WRITES_PER_CALL at a time; what DynamoDB leaves
-    unprocessed (throttling) is sent again after an exponential, jittered pause, and
-    WritesIncompleteError says how many never went after WRITE_ATTEMPTS calls. Unconditional:
+    unprocessed (throttling) is sent again after `pause_before`, and WritesIncompleteError says
+    how many never went after BATCH_ATTEMPTS calls. Unconditional:
     only for items a second write would leave the same. Returns the calls made."""
     dynamodb = client or aws_clients.dynamodb_client()
     calls = 0
     for start in range(0, len(items), WRITES_PER_CALL):
         chunk = items[start : start + WRITES_PER_CALL]
         request = put_requests(table_name, chunk)
-        for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                # Full jitter: concurrent writers throttled together do not retry together.
-                time.sleep(random.uniform(0, _FIRST_PAUSE_SECONDS * 2**attempt))  # noqa: S311
+        for attempt in range(BATCH_ATTEMPTS):
+            pause_before(attempt)
             calls += 1
             response = dynamodb.batch_write_item(RequestItems=request)
             request = dict(response.get("UnprocessedItems") or {})
@@ -59,7 +59,7 @@ def put_in_batches(
             unwritten = len(request.get(table_name, []))
             raise WritesIncompleteError(
                 f"{unwritten} of {len(items)} items to {table_name} still unprocessed after "
-                f"{WRITE_ATTEMPTS} BatchWriteItem attempts"
+                f"{BATCH_ATTEMPTS} BatchWriteItem attempts"
             )
     return calls
 

@@ -1,0 +1,70 @@
+"""`shared.aws_errors.is_transient`: what a caller's retry can outlive (botocore's own judgement
+of throttling, AWS's 5xx, timeouts and lost connections; a batch DynamoDB kept unprocessed), and
+what it cannot (access, a malformed call)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+from shared.aws_errors import error_code, is_transient
+from shared.item_table import BatchIncompleteError
+
+
+def aws_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        cast(Any, {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}),
+        "Query",
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        aws_error("ProvisionedThroughputExceededException", 400),
+        aws_error("ThrottlingException", 400),
+        aws_error("RequestLimitExceeded", 400),
+        aws_error("TransactionInProgressException", 400),
+        aws_error("RequestTimeout", 400),
+        aws_error("InternalServerError", 500),
+        aws_error("ServiceUnavailable", 503),
+        aws_error("SomethingNew", 429),
+        ReadTimeoutError(endpoint_url="https://dynamodb"),
+        ConnectTimeoutError(endpoint_url="https://dynamodb"),
+        EndpointConnectionError(endpoint_url="https://dynamodb"),
+        BatchIncompleteError("3 of 10 keys still unprocessed"),
+    ],
+    ids=lambda e: error_code(e),
+)
+def test_what_a_retry_can_outlive_is_transient(error: Exception) -> None:
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        aws_error("AccessDeniedException", 400),
+        aws_error("ValidationException", 400),
+        aws_error("ResourceNotFoundException", 400),
+        NoCredentialsError(),
+        ParamValidationError(report="Key is missing"),
+        ValueError("not an AWS failure"),
+    ],
+    ids=lambda e: error_code(e),
+)
+def test_what_only_a_fix_of_ours_ends_is_not(error: Exception) -> None:
+    assert not is_transient(error)
+
+
+def test_the_error_code_is_aws_s_or_the_exception_s_type() -> None:
+    assert error_code(aws_error("ThrottlingException", 400)) == "ThrottlingException"
+    assert error_code(ReadTimeoutError(endpoint_url="x")) == "ReadTimeoutError"
