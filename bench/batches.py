@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.batch_setup import BenchPipeline, bench_pipeline, synthesized_template
-from bench.model import Row, Section
+from bench.model import ONE_VCPU_MB, Row, Section
 
 RECORDS = 10
 PRODUCTS = 20
@@ -23,6 +23,7 @@ _LATENCIES_MS = {"peer": (0, 100), "DynamoDB": (0, 10)}
 TARGETS = {"download": 1.5, "processing": 1.5, "erp-sync": 2.0}
 # A wait before every AWS call, in both runs (Lambda's AWS calls are network waits, not CPU).
 AWS_CALL_MS = 10
+PROD = "prod"
 
 _WRITES = frozenset({"PutItem", "UpdateItem", "BatchWriteItem"})
 Seed = Callable[[BenchPipeline, int], dict[str, Any]]  # n → the SQS event of a batch of n
@@ -32,7 +33,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 @dataclass(frozen=True)
 class _Worker:
     key: str  # "download", "processing", "erp-sync", "enrichment"
-    handler: str  # module of the handler
+    handler: str  # module of the handler (its package: the function's settings key)
     seed: Seed
     batch: int  # N
     unit: str = "products"  # what N counts
@@ -60,10 +61,11 @@ def measure(quick: bool = False) -> list[Section]:
         for worker in _workers():
             latencies = _LATENCIES_MS[worker.latency]
             rows += [_row(worker, _timed(pipeline, worker, ms, runs)) for ms in latencies]
-            rows.append(_row(worker, _timed(pipeline, worker, latencies[-1], runs, replayed=True)))
+            replayed = _timed(pipeline, worker, latencies[-1], runs, replayed=True)
+            rows += [_row(worker, replayed), _row(worker, replayed, _prod_memory_mb(worker))]
             if worker.latency == "peer" and worker.key in TARGETS:
                 waits = _timed(pipeline, worker, latencies[-1], runs, AWS_CALL_MS, replayed=True)
-                rows.append(_row(worker, waits))
+                rows += [_row(worker, waits), _row(worker, waits, _prod_memory_mb(worker))]
         rows.append(_product_writes(pipeline))
     return [_section(rows, runs)]
 
@@ -105,12 +107,14 @@ def _section(rows: list[Row], runs: int) -> Section:
             "connection per record): a batch's wall is about the latency plus the process's "
             "CPU, spent one thread at a time.",
             "The ERP sync's batch is 10 different entities (entities run concurrently); the "
-            "updates of one entity run one after another, in the order they were sent. Its "
-            "record is CPU-bound between its 4 DynamoDB calls (6-8 ms of CPU per record here, "
-            "most of it botocore's): on Lambda a function's CPU share grows with its memory "
-            "(one full vCPU at 1,769 MB), so at prod's 512 MB the same batch spends about 3.5x "
-            "that CPU and its ratio is higher than here; this machine's figure holds at >= "
-            "1,769 MB.",
+            "updates of one entity run one after another, in the order they were sent.",
+            f"'Projected to prod's N MB' rows: Lambda gives a function CPU in proportion to its "
+            f"memory, one vCPU at {ONE_VCPU_MB:,} MB, and this machine ran the worker on a full "
+            "one. Each run's process CPU time (every thread's, the in-process HTTP peers' "
+            "included) is stretched by 1,769/N and added to its wall time, the waits left as "
+            "they were: exact for one record, whose CPU and waits take turns, and an upper "
+            "bound for a batch, whose records' CPU also ran while others waited. Same runs as "
+            "the row above them.",
             "The stores call the low-level DynamoDB client (shared.item_table), not boto3's "
             "Table resource, whose generic transformation and deep copy of every request were "
             "about a fifth of a call's CPU (ERP sync replayed: 1.8-2.1x with it, 1.4-1.5x "
@@ -124,13 +128,37 @@ def _section(rows: list[Row], runs: int) -> Section:
 
 
 @dataclass(frozen=True)
+class _Run:
+    wall_ms: float
+    cpu_ms: float  # the process's CPU time over the run, every thread's
+
+    def with_cpu_share(self, share: float) -> float:
+        """The wall time had the process had `share` of one vCPU: its CPU stretched by 1/share,
+        its waits as they were. Exact for one record (its CPU and waits take turns); for a batch
+        an upper bound, since records' CPU also ran while others waited."""
+        return self.wall_ms + self.cpu_ms * (1 / share - 1)
+
+
+@dataclass(frozen=True)
 class _Timed:
     latency_ms: int
-    one: float  # ms, median
-    many: float
-    ratio: float  # the median of each run's many / one
+    ones: list[_Run]
+    manys: list[_Run]
     aws_ms: int = 0  # the wait before every AWS call
     replayed: bool = False  # AWS's answers replayed (no moto in the timed run)
+
+    def one(self, share: float = 1.0) -> float:  # ms, median
+        return statistics.median(run.with_cpu_share(share) for run in self.ones)
+
+    def many(self, share: float = 1.0) -> float:
+        return statistics.median(run.with_cpu_share(share) for run in self.manys)
+
+    def ratio(self, share: float = 1.0) -> float:
+        """The median of each run's many / one."""
+        pairs = zip(self.ones, self.manys, strict=True)
+        return statistics.median(
+            many.with_cpu_share(share) / one.with_cpu_share(share) for one, many in pairs
+        )
 
     @property
     def latencies(self) -> str:
@@ -153,8 +181,8 @@ def _timed(
     import importlib
 
     handler = importlib.import_module(worker.handler).handler
-    ones: list[float] = []  # wall ms per run
-    manys: list[float] = []
+    ones: list[_Run] = []
+    manys: list[_Run] = []
     run = functools.partial(_replayed, pipeline) if replayed else _invoke
     with _latency(pipeline, worker.latency, latency_ms, aws_ms):
         # Warm-up, not replayed: the container's first fetches what it keeps (the token).
@@ -162,35 +190,41 @@ def _timed(
         for _ in range(runs):
             ones.append(run(handler, worker.seed(pipeline, 1)))
             manys.append(run(handler, worker.seed(pipeline, worker.batch)))
-    return _Timed(
-        latency_ms,
-        one=statistics.median(ones),
-        many=statistics.median(manys),
-        ratio=statistics.median(many / one for one, many in zip(ones, manys, strict=True)),
-        aws_ms=aws_ms,
-        replayed=replayed,
-    )
+    return _Timed(latency_ms, ones, manys, aws_ms=aws_ms, replayed=replayed)
 
 
-def _row(worker: _Worker, timed: _Timed) -> Row:
+def _row(worker: _Worker, timed: _Timed, memory_mb: int | None = None) -> Row:
+    """At this machine's full vCPU, or projected to a function of `memory_mb` on Lambda."""
+    share = min(1.0, memory_mb / ONE_VCPU_MB) if memory_mb else 1.0
     # Judged where the figure stands for Lambda: AWS's work off the worker's CPU.
     target = TARGETS.get(worker.key) if timed.latency_ms and timed.replayed else None
+    projected = f", projected to prod's {memory_mb} MB ({share:.2f} vCPU)" if memory_mb else ""
+    ratio = timed.ratio(share)
     return Row(
         name=(
             f"{worker.key}: batch of {worker.batch} {worker.unit} vs 1, "
             + timed.latencies.format(worker.latency)
+            + projected
         ),
-        value=round(timed.many, 1),
+        value=round(timed.many(share), 1),
         unit="ms",
-        floor=round(timed.one, 1),
-        floor_name=f"one {worker.unit[:-1]}, same latency",
-        ratio=round(timed.ratio, 2),
+        floor=round(timed.one(share), 1),
+        floor_name=f"one {worker.unit[:-1]}, same latency{', same CPU share' if projected else ''}",
+        ratio=round(ratio, 2),
         target=None if target is None else f"<= {target:g}x one record",
-        meets_target=None if target is None else timed.ratio <= target,
+        meets_target=None if target is None else ratio <= target,
     )
 
 
-def _replayed(pipeline: BenchPipeline, handler: Handler, event: dict[str, Any]) -> float:
+def _prod_memory_mb(worker: _Worker) -> int:
+    from infra.config import load_settings
+    from local.synth import environments
+
+    function = worker.handler.split(".")[0]
+    return int(getattr(load_settings(environments(), PROD).functions, function).memory_mb)
+
+
+def _replayed(pipeline: BenchPipeline, handler: Handler, event: dict[str, Any]) -> _Run:
     """The handler run on `event` with moto answering (untimed, its answers recorded), then run
     again on the same event, timed, with the recorded answers and no moto."""
     with pipeline.replay.recording():
@@ -199,16 +233,19 @@ def _replayed(pipeline: BenchPipeline, handler: Handler, event: dict[str, Any]) 
         return _invoke(handler, event)
 
 
-def _invoke(handler: Handler, event: dict[str, Any]) -> float:
-    """The handler's wall time for one SQS event, in ms; a failed record voids the figure."""
+def _invoke(handler: Handler, event: dict[str, Any]) -> _Run:
+    """The handler's wall and CPU time for one SQS event; a failed record voids the figure."""
     from tests.support.lambda_events import FakeLambdaContext
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     response = handler(event, FakeLambdaContext(timeout_seconds=300))
-    elapsed = (time.perf_counter() - started) * 1000
+    run = _Run(
+        wall_ms=(time.perf_counter() - started) * 1000,
+        cpu_ms=(time.process_time() - cpu_started) * 1000,
+    )
     if response["batchItemFailures"]:
         raise RuntimeError(f"a benchmark batch failed: {response['batchItemFailures']}")
-    return elapsed
+    return run
 
 
 @contextmanager

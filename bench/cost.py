@@ -24,7 +24,7 @@ from bench.cost_load import (
     Load,
     stage_load,
 )
-from bench.model import Row, Section, StageUsage
+from bench.model import ONE_VCPU_MB, Row, Section, StageUsage
 from bench.prices import PriceTable, price_table
 from infra.config import EnvironmentSettings, load_settings
 from local.synth import environments
@@ -86,14 +86,18 @@ def _compute(
     settings: EnvironmentSettings,
     load: Load,
     bill: Bill,
+    *,
+    at_cpu_share: bool = False,
 ) -> None:
     """One record's share of its invoke: Lambda, its front door (API Gateway, WAF) or its event
-    source (SQS), its logs and its trace."""
+    source (SQS), its logs and its trace. `at_cpu_share`: the invoke time taken as all CPU, and
+    stretched to the function's share of a vCPU (an upper bound for Lambda's duration)."""
     each = price_table().each
     records = load.records_per_invoke
+    stretch = max(1.0, ONE_VCPU_MB / memory_mb) if at_cpu_share else 1.0
     # An invoke bills its records' time (handled one after another: an upper bound where the
     # handler overlaps them), rounded up to 1 ms; the record pays its share.
-    billed_seconds = math.ceil(use.ms_per_record * records) / 1000
+    billed_seconds = math.ceil(use.ms_per_record * stretch * records) / 1000
     per_invoke = memory_mb / 1024 * billed_seconds * each("lambda_arm64_gb_second")
     bill.usd["Lambda"] += (per_invoke + each("lambda_request")) / records
     if use.api_invokes:
@@ -113,6 +117,8 @@ def stage_bill(
     observed: local_e2e.Observed,
     settings: EnvironmentSettings,
     rate: float = STEADY_RATE,
+    *,
+    at_cpu_share: bool = False,
 ) -> Bill:
     """Dollars per webhook (or product) of the stage at `rate` webhooks (or products) a second:
     its requests per unit times units per webhook, plus its function's share of an invoke per
@@ -132,7 +138,8 @@ def stage_bill(
     per_webhook = use.records / sent
     load = stage_load(usage.stage, settings, rate * per_webhook)
     compute = Bill()
-    _compute(use, getattr(settings.functions, function[0]).memory_mb, settings, load, compute)
+    memory_mb = getattr(settings.functions, function[0]).memory_mb
+    _compute(use, memory_mb, settings, load, compute, at_cpu_share=at_cpu_share)
     for service, usd in compute.usd.items():
         bill.usd[service] += usd * per_webhook
     return bill
@@ -144,11 +151,13 @@ def _by_service(
     settings: EnvironmentSettings,
     rate: float,
     scale: int,
+    *,
+    at_cpu_share: bool = False,
 ) -> tuple[dict[str, float], list[str]]:
     by_service: dict[str, float] = defaultdict(float)
     unpriced: list[str] = []
     for usage in usages:
-        bill = stage_bill(usage, observed, settings, rate)
+        bill = stage_bill(usage, observed, settings, rate, at_cpu_share=at_cpu_share)
         for service, usd in bill.usd.items():
             by_service[service] += usd * scale
         unpriced += bill.unpriced
@@ -204,9 +213,15 @@ def pipeline_section(
     if floor is not None:
         rows.append(Row(name=f"{title}: floor, {FLOOR_NAME}", value=floor, unit=unit))
     stages = ", ".join(f"{u.stage} ({u.units_per_webhook:g} {u.unit})" for u in usages)
+    stretched, _ = _by_service(usages, observed, settings, STEADY_RATE, scale, at_cpu_share=True)
     notes = [
         f"Stages: {stages}. Services at the steady {STEADY_RATE:g}/s.",
         _trickle_note(pipeline, steady, trickle),
+        f"Lambda at prod's CPU share: the invoke times were measured on a full vCPU, which "
+        f"Lambda gives at {ONE_VCPU_MB:,} MB; taken as all CPU and stretched to each "
+        f"function's share (1,769 / memory), Lambda would be ${stretched['Lambda']:.3g} (from "
+        f"${steady['Lambda']:.3g}) and the total ${sum(stretched.values()):.3g}: an upper "
+        "bound, since part of each invoke is waiting.",
     ]
     if orders:
         notes += floor_notes(

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Lambda gives a function CPU in proportion to its memory: one vCPU-second per second at 1,769 MB
+# (AWS docs, "Configure Lambda function memory"); a Python process uses at most one (the GIL).
+ONE_VCPU_MB = 1769
+
 
 class Row(BaseModel):
     model_config = ConfigDict(frozen=True)
