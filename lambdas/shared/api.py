@@ -24,11 +24,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import aws_errors, strict_json
-from shared.item_table import BatchIncompleteError
 from shared.metric_names import Metric
 from shared.metrics import count
 from shared.observability import logger, metrics, tracer
@@ -260,7 +258,20 @@ def _answer_failures(app: APIGatewayRestResolver) -> None:
     def _not_found(_: NotFoundError) -> Response[str]:
         return failure(app, ApiError(HTTPStatus.NOT_FOUND, ErrorCode.NOT_FOUND, "no such route"))
 
-    def internal_error(error: Exception) -> Response[str]:
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(error: Exception) -> Response[str]:
+        cause = aws_errors.transient_cause(error)
+        if cause is not None:
+            # Throttled, or AWS's own failure (also under a library's wrapper, as Powertools
+            # Idempotency wraps its table's errors): the caller's retry is the remedy.
+            logger.exception(
+                "AWS did not answer; asking the caller to retry",
+                extra={
+                    "error_type": type(error).__name__,
+                    "aws_error": aws_errors.error_code(cause),
+                },
+            )
+            return failure(app, unavailable("a service this request needs is busy; retry later"))
         logger.exception("unhandled error", extra={"error_type": type(error).__name__})
         return failure(
             app,
@@ -270,19 +281,6 @@ def _answer_failures(app: APIGatewayRestResolver) -> None:
                 "internal error; retry later and quote request_id if it persists",
             ),
         )
-
-    @app.exception_handler([BotoCoreError, ClientError, BatchIncompleteError])  # type: ignore[untyped-decorator]
-    def _aws_failed(error: aws_errors.AwsFailure) -> Response[str]:
-        if not aws_errors.is_transient(error):
-            return internal_error(error)  # ours to fix (access, a malformed call)
-        # Throttled, or AWS's own failure: the caller's retry is the remedy, and says when.
-        logger.exception(
-            "AWS did not answer; asking the caller to retry",
-            extra={"error_type": type(error).__name__, "aws_error": aws_errors.error_code(error)},
-        )
-        return failure(app, unavailable("a service this request needs is busy; retry later"))
-
-    app.exception_handler(Exception)(internal_error)
 
 
 def api_handler(

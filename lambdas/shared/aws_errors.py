@@ -17,7 +17,6 @@ from shared.item_table import BatchIncompleteError
 _CHECKERS = (ThrottledRetryableChecker(), TransientRetryableChecker())
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
-AwsFailure = BotoCoreError | ClientError | BatchIncompleteError
 
 
 def is_transient(error: BaseException) -> bool:
@@ -33,6 +32,18 @@ def is_transient(error: BaseException) -> bool:
     else:
         return False
     return any(checker.is_retryable(context) for checker in _CHECKERS)
+
+
+def transient_cause(error: BaseException) -> BaseException | None:
+    """`error`, or the first exception it was raised from, when that is transient."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if is_transient(current):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
 
 
 def error_code(error: BaseException) -> str:

@@ -255,3 +255,33 @@ def test_an_enrichment_whose_request_died_while_queueing_no_longer_holds_the_cat
     assert items[abandoned]["status"] == "CANCELLED"
     assert items["latest"]["tracking_id"] == response_json(retaken)["data"]["tracking_id"]
     assert "queue_deadline" not in items["latest"]  # fully queued: held until it finishes
+
+
+def test_a_throttled_idempotency_table_is_503_and_the_same_key_then_starts_it(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from shared import aws_clients
+
+    def throttled(**_: Any) -> None:
+        error: Any = {
+            "Error": {"Code": "ProvisionedThroughputExceededException"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        raise ClientError(error, "PutItem")
+
+    body = enrichment_body(20, batch_size=10)
+    with monkeypatch.context() as patch:
+        # Powertools Idempotency writes its record first, and wraps what DynamoDB raised
+        patch.setattr(aws_clients.dynamodb_client(), "put_item", throttled)
+        refused = start("cat-throttled", body, key="req-t")
+
+    assert refused["statusCode"] == 503
+    assert response_json(refused)["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert refused["multiValueHeaders"]["Retry-After"] == ["5"]
+    assert queued(pipeline.resources.enrichment.url) == []
+
+    retried = start("cat-throttled", body, key="req-t")
+    assert retried["statusCode"] == 202
+    assert len(queued(pipeline.resources.enrichment.url)) == 2

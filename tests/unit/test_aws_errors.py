@@ -16,7 +16,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from shared.aws_errors import error_code, is_transient
+from shared.aws_errors import error_code, is_transient, transient_cause
 from shared.item_table import BatchIncompleteError
 
 
@@ -68,3 +68,15 @@ def test_what_only_a_fix_of_ours_ends_is_not(error: Exception) -> None:
 def test_the_error_code_is_aws_s_or_the_exception_s_type() -> None:
     assert error_code(aws_error("ThrottlingException", 400)) == "ThrottlingException"
     assert error_code(ReadTimeoutError(endpoint_url="x")) == "ReadTimeoutError"
+
+
+def test_a_transient_failure_is_found_under_the_errors_raised_from_it() -> None:
+    throttled = aws_error("ThrottlingException", 400)
+    wrapper = RuntimeError("Failed to save in progress record to idempotency store")
+    wrapper.__cause__ = throttled
+    assert transient_cause(wrapper) is throttled
+
+    denied = RuntimeError("wrapped")
+    denied.__cause__ = aws_error("AccessDeniedException", 400)
+    assert transient_cause(denied) is None
+    assert transient_cause(ValueError("plain")) is None
