@@ -18,7 +18,6 @@ _CHECKERS = (ThrottledRetryableChecker(), TransientRetryableChecker())
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, BatchIncompleteError):
         return True
