@@ -9,6 +9,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from tests.support import tables
+from tests.support.aws_errors import aws_error
 from tests.support.catalog import call, enrichment_body, progress, start
 from tests.support.lambda_events import response_json
 from tests.support.pipeline import Pipeline
@@ -260,16 +261,10 @@ def test_an_enrichment_whose_request_died_while_queueing_no_longer_holds_the_cat
 def test_a_throttled_idempotency_table_is_503_and_the_same_key_then_starts_it(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from botocore.exceptions import ClientError
-
     from shared import aws_clients
 
     def throttled(**_: Any) -> None:
-        error: Any = {
-            "Error": {"Code": "ProvisionedThroughputExceededException"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-        raise ClientError(error, "PutItem")
+        raise aws_error("ProvisionedThroughputExceededException", 400, "PutItem")
 
     body = enrichment_body(20, batch_size=10)
     with monkeypatch.context() as patch:

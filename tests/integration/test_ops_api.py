@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from local.http_stub import StubResponse
+from tests.support.aws_errors import aws_error
 from tests.support.flows import accept_webhook, event_item, run_download, run_processing
 from tests.support.lambda_events import FakeLambdaContext, api_event, response_json
 from tests.support.ops import ops
@@ -227,13 +227,6 @@ def test_replaying_an_event_that_is_not_dead_lettered_needs_force(pipeline: Pipe
     assert len(receive(pipeline.resources.download.url)) == 2  # the original and the replay
 
 
-def _aws_error(code: str, status: int, operation: str) -> ClientError:
-    return ClientError(
-        cast(Any, {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}),
-        operation,
-    )
-
-
 @pytest.mark.parametrize(
     ("code", "status"),
     [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500)],
@@ -246,7 +239,7 @@ def test_dynamodb_throttled_or_failing_is_503_with_retry_after(
     event_id = accept_webhook(pipeline.signing_secret, "QO-424243")
 
     def refuse(**_: Any) -> None:
-        raise _aws_error(code, status, "GetItem")
+        raise aws_error(code, status, "GetItem")
 
     monkeypatch.setattr(aws_clients.dynamodb_client(), "get_item", refuse)
     response = get_event(event_id)
@@ -262,7 +255,7 @@ def test_an_aws_refusal_a_retry_cannot_fix_is_500_not_503(
     from shared import aws_clients
 
     def refuse(**_: Any) -> None:
-        raise _aws_error("AccessDeniedException", 400, "GetItem")
+        raise aws_error("AccessDeniedException", 400, "GetItem")
 
     monkeypatch.setattr(aws_clients.dynamodb_client(), "get_item", refuse)
     response = get_event(str(uuid.uuid4()))

@@ -4,11 +4,8 @@ what it cannot (access, a malformed call)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 import pytest
 from botocore.exceptions import (
-    ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
@@ -18,13 +15,7 @@ from botocore.exceptions import (
 
 from shared.aws_errors import error_code, is_transient, transient_cause
 from shared.item_table import BatchIncompleteError
-
-
-def aws_error(code: str, status: int) -> ClientError:
-    return ClientError(
-        cast(Any, {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}),
-        "Query",
-    )
+from tests.support.aws_errors import aws_error
 
 
 @pytest.mark.parametrize(
