@@ -1,8 +1,8 @@
 """`ops breaker status|open|close`: the circuit breakers, per peer, and their stages' mappings.
 
-An operator's open is marked manual: the probe leaves it open (and its mappings paused) however
-well the peer answers, until `ops breaker close`. Closing resumes the mappings first, then
-closes the breaker, as the probe does.
+An operator's open holds the breaker (`manual`), also one that had opened on its own: the probe
+leaves it open (and its mappings paused) however well the peer answers, until `ops breaker
+close`. Closing resumes the mappings first, then closes the breaker, as the probe does.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Any
 
 from shared.breaker.mappings import MappingSwitch
 from shared.breaker.settings import Peer
-from shared.breaker.store import BreakerStore
+from shared.breaker.store import BreakerStore, Hold
 
 OPS_BY = "ops"
+# Before an operator's reason in the breaker's item: the status table says who opened it.
+OPERATOR_PREFIX = "opened by an operator: "
 
 
 class BreakerError(Exception):
@@ -50,12 +52,14 @@ class BreakerControl:
         ]
 
     def open(self, peer: Peer, reason: str) -> dict[str, Any]:
-        opened = self.store.open(peer, f"opened by an operator: {reason}", manual=True)
-        paused = self.switch.set_enabled(self._ids(peer), enabled=False)
-        return {"peer": peer.value, "opened": opened, "paused": paused}
+        mapping_ids = self._ids(peer)
+        found = self.store.hold(peer, OPERATOR_PREFIX + reason)
+        paused = self.switch.set_enabled(mapping_ids, enabled=False)
+        return {"peer": peer.value, "opened": found is Hold.OPENED, "hold": found, "paused": paused}
 
     def close(self, peer: Peer) -> dict[str, Any]:
-        resumed = self.switch.set_enabled(self._ids(peer), enabled=True)
+        mapping_ids = self._ids(peer)
+        resumed = self.switch.set_enabled(mapping_ids, enabled=True)
         closed = self.store.close(peer, OPS_BY)
         return {"peer": peer.value, "closed": closed, "resumed": resumed}
 

@@ -7,10 +7,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops_cli.breaker import BreakerError
+from ops_cli.breaker import OPERATOR_PREFIX, BreakerError
 from ops_cli.render import table
 from ops_cli.target import Target, TargetError
 from shared.breaker.settings import Peer
+from shared.breaker.store import MAX_REASON_LENGTH as STORED_REASON_LENGTH
+from shared.breaker.store import Hold
+
+# What a breaker's item keeps of an operator's reason: longer, the store would cut it.
+MAX_REASON_LENGTH = STORED_REASON_LENGTH - len(OPERATOR_PREFIX)
 
 
 def breaker_status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
@@ -33,7 +38,11 @@ def breaker_status(target: Target, _: argparse.Namespace) -> tuple[Any, str]:
 def breaker_open(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
     peer = Peer(args.peer)
     result = _call(lambda: target.breakers().open(peer, args.reason))
-    was = "opened" if result["opened"] else "was already open"
+    was = {
+        Hold.OPENED: "opened",
+        Hold.TAKEN_OVER: "was open (opened on its own); now held by you",
+        Hold.ALREADY_HELD: "was already held open by an operator; reason updated",
+    }[result["hold"]]
     return result, (
         f"breaker on {peer} {was}; mappings paused: {len(result['paused'])} "
         "(the probe leaves it open until `ops breaker close`)"
@@ -45,6 +54,19 @@ def breaker_close(target: Target, args: argparse.Namespace) -> tuple[Any, str]:
     result = _call(lambda: target.breakers().close(peer))
     was = "closed" if result["closed"] else "was not open"
     return result, f"breaker on {peer} {was}; mappings resumed: {len(result['resumed'])}"
+
+
+def operator_reason(value: str) -> str:
+    """An operator's reason is what the next operator (and the status table) reads: one that is
+    blank says nothing, one that the store would cut says less than was typed."""
+    reason = value.strip()
+    if not reason:
+        raise argparse.ArgumentTypeError("say why, for the next operator (it is blank)")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_REASON_LENGTH} characters ({len(reason)} given)"
+        )
+    return reason
 
 
 def _call(action: Any) -> Any:
@@ -65,7 +87,9 @@ def add_breaker_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         "open", help="open a breaker by hand: pause its stage (the probe will not close it)"
     )
     opening.add_argument("peer", choices=peers)
-    opening.add_argument("--reason", required=True, help="why, for the next operator")
+    opening.add_argument(
+        "--reason", required=True, type=operator_reason, help="why, for the next operator"
+    )
     opening.set_defaults(run=breaker_open)
     closing = breaker_commands.add_parser("close", help="resume the stage and close its breaker")
     closing.add_argument("peer", choices=peers)

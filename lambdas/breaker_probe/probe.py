@@ -88,9 +88,17 @@ class Probe:
 
     def close(self, target: ProbeTarget, breaker: PeerBreaker, by: str = PROBE_BY) -> ProbeResult:
         """Resume first: a closed breaker with paused mappings would look healthy and move
-        nothing. Then close (a failure in between leaves it open: the next tick resumes)."""
+        nothing. Then close (a failure in between leaves it open: the next tick resumes), unless
+        an operator held it since this tick read it: then its stage is paused again."""
         self.switch.set_enabled(self.mappings(target), enabled=True)
-        closed = self.store.close(target.peer, by)
+        closed = self.store.close(target.peer, by, unless_held=True)
+        if not closed and self.store.get(target.peer).is_open:
+            paused = self.switch.set_enabled(self.mappings(target), enabled=False)
+            logger.warning(
+                "an operator held the breaker open while the probe closed it: paused again",
+                extra={"peer": target.peer, "mappings": paused},
+            )
+            return ProbeResult(target.peer.value, open=True, paused=tuple(paused))
         logger.info(
             "peer answers again: breaker closed, mappings resumed",
             extra={"peer": target.peer, "opened_at": breaker.opened_at, "by": by},

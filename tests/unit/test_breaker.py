@@ -14,11 +14,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from moto import mock_aws
 
 from breaker_probe.probe import Probe
-from ops_cli.breaker import BreakerControl
+from ops_cli.breaker import BreakerControl, BreakerError
+from ops_cli.breaker_commands import MAX_REASON_LENGTH
+from ops_cli.main import main as ops
 from shared import aws_clients
 from shared.breaker.circuit import PARKED_ATTRIBUTE, CircuitBreaker
 from shared.breaker.settings import BreakerThresholds, Peer, ProbeTarget
-from shared.breaker.store import BreakerStore
+from shared.breaker.store import BreakerStore, Hold
 
 TABLE = "breakers"
 THRESHOLDS = BreakerThresholds(failure_threshold=3, window_seconds=60, park_delay_seconds=0)
@@ -161,11 +163,60 @@ def test_the_probe_closes_an_open_breaker_only_when_the_peer_answers(aws: Any) -
 def test_the_probe_leaves_an_operators_open_breaker_open(aws: Any) -> None:
     store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
     target = _target(Peer.PROVIDER)
-    store.open(Peer.PROVIDER, "maintenance window", manual=True)
+    store.hold(Peer.PROVIDER, "maintenance window")
     result = _probe(store, switch, answers=True).check(target)
     assert result.open
     assert store.get(Peer.PROVIDER).manual
     assert switch.enabled["esm-1"] is False
+
+
+def test_an_operator_holds_a_breaker_that_opened_on_its_own(aws: Any) -> None:
+    store, switch = BreakerStore(TABLE, aws[0]), FakeSwitch("esm-1")
+    target = _target(Peer.INTERNAL_API)
+    # Given a breaker the stage opened, and an operator who holds it (their maintenance)
+    assert store.open(Peer.INTERNAL_API, "5 failures: 503")
+    opened_at = store.get(Peer.INTERNAL_API).opened_at
+    assert store.hold(Peer.INTERNAL_API, "their maintenance") is Hold.TAKEN_OVER
+    # When the peer answers the probe, Then the breaker stays open, when it first opened
+    assert _probe(store, switch, answers=True).check(target).open
+    held = store.get(Peer.INTERNAL_API)
+    assert (held.is_open, held.manual, held.opened_at) == (True, True, opened_at)
+    assert (held.reason, switch.enabled["esm-1"]) == ("their maintenance", False)
+    # And holding it again says so, with the new reason
+    assert store.hold(Peer.INTERNAL_API, "until Monday") is Hold.ALREADY_HELD
+    assert store.get(Peer.INTERNAL_API).reason == "until Monday"
+    # And a closed breaker held is opened
+    assert store.close(Peer.INTERNAL_API, "ops")
+    assert store.hold(Peer.INTERNAL_API, "again") is Hold.OPENED
+
+
+class HoldingSwitch(FakeSwitch):
+    """Runs `before_resume` at the moment the probe resumes: an operator's hold landing between
+    the probe's read of the breaker and its close."""
+
+    def __init__(self, before_resume: Any, *uuids: str) -> None:
+        super().__init__(*uuids)
+        self.before_resume = before_resume
+
+    def set_enabled(self, mapping_ids: Any, *, enabled: bool) -> list[str]:
+        if enabled and self.before_resume is not None:
+            race, self.before_resume = self.before_resume, None
+            race()
+        return super().set_enabled(mapping_ids, enabled=enabled)
+
+
+def test_the_probe_does_not_close_a_breaker_an_operator_held_while_it_probed(aws: Any) -> None:
+    store = BreakerStore(TABLE, aws[0])
+    target = _target(Peer.INTERNAL_API)
+    store.open(Peer.INTERNAL_API, "5 failures: 503")
+    switch = HoldingSwitch(lambda: store.hold(Peer.INTERNAL_API, "hold it"), "esm-1")
+    switch.enabled["esm-1"] = False  # paused by the worker that opened it
+    # Given a tick that read the breaker open on its own and found the peer answering
+    result = _probe(store, switch, answers=True).check(target)
+    # Then the operator's hold wins: the breaker open and held, the stage paused again
+    assert (result.open, result.closed_now, result.paused) == (True, False, ("esm-1",))
+    held = store.get(Peer.INTERNAL_API)
+    assert (held.is_open, held.manual, switch.enabled["esm-1"]) == (True, True, False)
 
 
 class RacingSwitch(FakeSwitch):
@@ -186,7 +237,7 @@ class RacingSwitch(FakeSwitch):
 def test_a_pause_that_loses_a_race_with_a_close_is_undone_at_the_next_tick(aws: Any) -> None:
     store = BreakerStore(TABLE, aws[0])
     target = _target(Peer.INTERNAL_API)
-    store.open(Peer.INTERNAL_API, "e2e", manual=True)
+    store.hold(Peer.INTERNAL_API, "e2e")
 
     def operator_closes() -> None:  # what `ops breaker close` does: resume, then close
         switch.enabled["esm-1"] = True
@@ -231,7 +282,12 @@ def test_an_operator_opens_and_closes_a_breaker_with_its_stages_mappings(aws: An
     # When an operator opens the internal API's breaker
     opened = control.open(Peer.INTERNAL_API, "their maintenance")
     # Then only its stage is paused, and the breaker says who opened it
-    assert opened == {"peer": "internal_api", "opened": True, "paused": ["esm-p"]}
+    assert opened == {
+        "peer": "internal_api",
+        "opened": True,
+        "hold": Hold.OPENED,
+        "paused": ["esm-p"],
+    }
     status = {b["peer"]: b for b in control.status()}
     assert status["internal_api"]["manual"]
     assert status["internal_api"]["mappings"] == {"esm-p": "Disabled"}
@@ -243,3 +299,28 @@ def test_an_operator_opens_and_closes_a_breaker_with_its_stages_mappings(aws: An
         "resumed": ["esm-p"],
     }
     assert lambda_client.states == {"esm-p": "Enabled", "esm-d": "Enabled"}
+
+
+def test_an_operator_cannot_open_a_breaker_whose_stage_the_stack_does_not_name(aws: Any) -> None:
+    outputs = {
+        "CircuitBreakerTableName": TABLE,
+        "CircuitBreakerMappings": json.dumps({"internal_api": ["esm-p"]}),
+    }
+    control = BreakerControl.of(outputs, aws[0], FakeLambda("esm-p"))
+    with pytest.raises(BreakerError, match="no breaker guards provider"):
+        control.open(Peer.PROVIDER, "their maintenance")
+    # Nothing was written: a breaker held open over a stage nobody can pause would mislead
+    assert not BreakerStore(TABLE, aws[0]).get(Peer.PROVIDER).is_open
+
+
+@pytest.mark.parametrize(
+    ("reason", "refusal"),
+    [("   ", "it is blank"), ("x" * (MAX_REASON_LENGTH + 1), f"at most {MAX_REASON_LENGTH}")],
+)
+def test_ops_breaker_open_refuses_a_reason_that_would_not_say_why(
+    reason: str, refusal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        ops(["--local", "breaker", "open", "internal_api", "--reason", reason])
+    assert exited.value.code == 2
+    assert refusal in capsys.readouterr().err

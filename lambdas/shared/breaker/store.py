@@ -3,13 +3,15 @@
 `breaker_state` is closed or open (missing: closed); `failures` counts peer failures in the
 window numbered `window` (epoch seconds // window length), added atomically by every concurrent
 invocation (UpdateItem ADD, conditional on the window: the first failure of a new window resets
-the count); `opened_at`, `reason` and `manual` say when, why and whether an operator opened it.
+the count); `opened_at`, `reason` and `manual` say when, why and whether an operator holds it
+open (`hold`: then only an operator closes it).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +24,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 _NAMES = {"#state": "breaker_state", "#window": "window"}
+# What an item keeps of a reason: a peer's error text, or what an operator typed.
+MAX_REASON_LENGTH = 500
+
+
+class Hold(StrEnum):
+    """What an operator's open found."""
+
+    OPENED = "opened"  # the breaker was closed
+    TAKEN_OVER = "taken_over"  # it had opened on its own: now the probe leaves it open
+    ALREADY_HELD = "already_held"  # an operator held it already (the reason is the new one)
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,7 @@ class BreakerStore:
                     raise
         raise RuntimeError(f"could not count a failure of {peer}: its window kept moving")
 
-    def open(self, peer: Peer, reason: str, *, manual: bool = False) -> bool:
+    def open(self, peer: Peer, reason: str) -> bool:
         """Open the breaker; True for the one caller that opened it (the others find it open)."""
         opened = if_condition_holds(
             lambda: self._table.update_item(
@@ -105,15 +117,51 @@ class BreakerStore:
                 ExpressionAttributeValues={
                     ":open": BreakerState.OPEN.value,
                     ":now": utc_now(),
-                    ":reason": reason[:500],
-                    ":manual": manual,
+                    ":reason": reason[:MAX_REASON_LENGTH],
+                    ":manual": False,
                 },
             )
         )
         return opened is not None
 
-    def close(self, peer: Peer, by: str) -> bool:
-        """Close an open breaker and start counting afresh; False when it was not open."""
+    def hold(self, peer: Peer, reason: str) -> Hold:
+        """An operator's open: the breaker open and held, whatever it was, with this reason.
+        Held, the probe never closes it, even when it had opened on its own (it keeps that
+        `opened_at`): only `close` by an operator does."""
+        answer = self._table.update_item(
+            Key={"peer": peer.value},
+            UpdateExpression=(
+                "SET #state = :open, opened_at = if_not_exists(opened_at, :now), "
+                "reason = :reason, manual = :manual"
+            ),
+            ExpressionAttributeNames={"#state": "breaker_state"},
+            ExpressionAttributeValues={
+                ":open": BreakerState.OPEN.value,
+                ":now": utc_now(),
+                ":reason": reason[:MAX_REASON_LENGTH],
+                ":manual": True,
+            },
+            ReturnValues="ALL_OLD",
+        )
+        before = PeerBreaker.of(peer, answer.get("Attributes"))
+        if not before.is_open:
+            return Hold.OPENED
+        return Hold.ALREADY_HELD if before.manual else Hold.TAKEN_OVER
+
+    def close(self, peer: Peer, by: str, *, unless_held: bool = False) -> bool:
+        """Close an open breaker and start counting afresh; False when it was not open, or (with
+        `unless_held`, as the probe closes) when an operator holds it."""
+        condition = "#state = :open"
+        values: dict[str, Any] = {
+            ":closed": BreakerState.CLOSED.value,
+            ":open": BreakerState.OPEN.value,
+            ":now": utc_now(),
+            ":by": by,
+            ":zero": 0,
+        }
+        if unless_held:
+            condition += " AND (attribute_not_exists(manual) OR manual = :not_held)"
+            values[":not_held"] = False
         closed = if_condition_holds(
             lambda: self._table.update_item(
                 Key={"peer": peer.value},
@@ -121,15 +169,9 @@ class BreakerStore:
                     "SET #state = :closed, closed_at = :now, closed_by = :by, failures = :zero "
                     "REMOVE opened_at, reason, manual"
                 ),
-                ConditionExpression="#state = :open",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "breaker_state"},
-                ExpressionAttributeValues={
-                    ":closed": BreakerState.CLOSED.value,
-                    ":open": BreakerState.OPEN.value,
-                    ":now": utc_now(),
-                    ":by": by,
-                    ":zero": 0,
-                },
+                ExpressionAttributeValues=values,
             )
         )
         return closed is not None
