@@ -190,17 +190,17 @@ def test_an_operator_holds_a_breaker_that_opened_on_its_own(aws: Any) -> None:
     assert store.hold(Peer.INTERNAL_API, "again") is Hold.OPENED
 
 
-class HoldingSwitch(FakeSwitch):
-    """Runs `before_resume` at the moment the probe resumes: an operator's hold landing between
-    the probe's read of the breaker and its close."""
+class RacingSwitch(FakeSwitch):
+    """Runs `race` once, at the moment the probe pauses (`on=False`) or resumes (`on=True`): an
+    operator's close, or hold, landing between the probe's read of the breaker and its write."""
 
-    def __init__(self, before_resume: Any, *uuids: str) -> None:
+    def __init__(self, race: Any, *uuids: str, on: bool = False) -> None:
         super().__init__(*uuids)
-        self.before_resume = before_resume
+        self.race, self.on = race, on
 
     def set_enabled(self, mapping_ids: Any, *, enabled: bool) -> list[str]:
-        if enabled and self.before_resume is not None:
-            race, self.before_resume = self.before_resume, None
+        if enabled is self.on and self.race is not None:
+            race, self.race = self.race, None
             race()
         return super().set_enabled(mapping_ids, enabled=enabled)
 
@@ -209,7 +209,7 @@ def test_the_probe_does_not_close_a_breaker_an_operator_held_while_it_probed(aws
     store = BreakerStore(TABLE, aws[0])
     target = _target(Peer.INTERNAL_API)
     store.open(Peer.INTERNAL_API, "5 failures: 503")
-    switch = HoldingSwitch(lambda: store.hold(Peer.INTERNAL_API, "hold it"), "esm-1")
+    switch = RacingSwitch(lambda: store.hold(Peer.INTERNAL_API, "hold it"), "esm-1", on=True)
     switch.enabled["esm-1"] = False  # paused by the worker that opened it
     # Given a tick that read the breaker open on its own and found the peer answering
     result = _probe(store, switch, answers=True).check(target)
@@ -217,21 +217,6 @@ def test_the_probe_does_not_close_a_breaker_an_operator_held_while_it_probed(aws
     assert (result.open, result.closed_now, result.paused) == (True, False, ("esm-1",))
     held = store.get(Peer.INTERNAL_API)
     assert (held.is_open, held.manual, switch.enabled["esm-1"]) == (True, True, False)
-
-
-class RacingSwitch(FakeSwitch):
-    """Runs `before_pause` at the moment the probe pauses: an operator's close landing between
-    the probe's read of the breaker and its pause."""
-
-    def __init__(self, before_pause: Any, *uuids: str) -> None:
-        super().__init__(*uuids)
-        self.before_pause = before_pause
-
-    def set_enabled(self, mapping_ids: Any, *, enabled: bool) -> list[str]:
-        if not enabled and self.before_pause is not None:
-            race, self.before_pause = self.before_pause, None
-            race()
-        return super().set_enabled(mapping_ids, enabled=enabled)
 
 
 def test_a_pause_that_loses_a_race_with_a_close_is_undone_at_the_next_tick(aws: Any) -> None:

@@ -36,6 +36,16 @@ class Hold(StrEnum):
     ALREADY_HELD = "already_held"  # an operator held it already (the reason is the new one)
 
 
+def _opening(reason: str, *, manual: bool) -> dict[str, Any]:
+    """The values an open writes: an automatic one (`open`) and an operator's (`hold`)."""
+    return {
+        ":open": BreakerState.OPEN.value,
+        ":now": utc_now(),
+        ":reason": reason[:MAX_REASON_LENGTH],
+        ":manual": manual,
+    }
+
+
 @dataclass(frozen=True)
 class PeerBreaker:
     peer: Peer
@@ -114,12 +124,7 @@ class BreakerStore:
                 ),
                 ConditionExpression="attribute_not_exists(#state) OR #state <> :open",
                 ExpressionAttributeNames={"#state": "breaker_state"},
-                ExpressionAttributeValues={
-                    ":open": BreakerState.OPEN.value,
-                    ":now": utc_now(),
-                    ":reason": reason[:MAX_REASON_LENGTH],
-                    ":manual": False,
-                },
+                ExpressionAttributeValues=_opening(reason, manual=False),
             )
         )
         return opened is not None
@@ -135,12 +140,7 @@ class BreakerStore:
                 "reason = :reason, manual = :manual"
             ),
             ExpressionAttributeNames={"#state": "breaker_state"},
-            ExpressionAttributeValues={
-                ":open": BreakerState.OPEN.value,
-                ":now": utc_now(),
-                ":reason": reason[:MAX_REASON_LENGTH],
-                ":manual": True,
-            },
+            ExpressionAttributeValues=_opening(reason, manual=True),
             ReturnValues="ALL_OLD",
         )
         before = PeerBreaker.of(peer, answer.get("Attributes"))
