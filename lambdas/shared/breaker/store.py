@@ -123,7 +123,7 @@ class BreakerStore:
                     "SET #state = :open, opened_at = :now, reason = :reason, manual = :manual"
                 ),
                 ConditionExpression="attribute_not_exists(#state) OR #state <> :open",
-                ExpressionAttributeNames={"#state": "breaker_state"},
+                ExpressionAttributeNames={"#state": _NAMES["#state"]},
                 ExpressionAttributeValues=_opening(reason, manual=False),
             )
         )
@@ -139,7 +139,7 @@ class BreakerStore:
                 "SET #state = :open, opened_at = if_not_exists(opened_at, :now), "
                 "reason = :reason, manual = :manual"
             ),
-            ExpressionAttributeNames={"#state": "breaker_state"},
+            ExpressionAttributeNames={"#state": _NAMES["#state"]},
             ExpressionAttributeValues=_opening(reason, manual=True),
             ReturnValues="ALL_OLD",
         )
@@ -170,7 +170,7 @@ class BreakerStore:
                     "REMOVE opened_at, reason, manual"
                 ),
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "breaker_state"},
+                ExpressionAttributeNames={"#state": _NAMES["#state"]},
                 ExpressionAttributeValues=values,
             )
         )
